@@ -1,0 +1,1 @@
+"""The Asterisk plugin: ARI Stasis application, media transports, AMI."""

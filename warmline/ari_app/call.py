@@ -1,0 +1,172 @@
+"""One caller's call inside the Stasis app: answer, bridge, media, session, teardown.
+
+Everything this handler creates (bridge, media channel, sockets, tasks) it removes when the call
+ends, whatever the reason; if anything fails while the caller is still there, the caller goes to
+the configured human fallback rather than hearing silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..core.events import CallEnded, CallFailed, CallJournal, CallStarted, MediaConnected, MediaEnded
+from ..core.privacy import mask_number
+from ..core.session import CallInfo, SessionResult
+from ..logs import call_id_var
+from .media import MediaLeg, make_leg
+
+if TYPE_CHECKING:
+    from .app import StasisApp
+
+log = logging.getLogger(__name__)
+
+SESSION_DRAIN_S = 2.0  # after hang-up, time the session gets to finish with the audio it has
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class CallHandler:
+    def __init__(self, app: "StasisApp", channel: dict[str, Any]) -> None:
+        self.app = app
+        self.client = app.client
+        self.call_id = new_call_id()
+        self.channel_id: str = channel["id"]
+        caller = channel.get("caller") or {}
+        self.info = CallInfo(
+            call_id=self.call_id,
+            caller_number=caller.get("number", ""),
+            caller_name=caller.get("name", ""),
+            dialed=(channel.get("dialplan") or {}).get("exten", ""),
+        )
+        self.journal = CallJournal(self.call_id, app.listeners)
+        self.bridge_id = f"wl-{self.call_id}"
+        self.media_channel_id = f"wl-{self.call_id}-media"
+        self.caller_gone = asyncio.Event()
+        self.media_in_stasis = asyncio.Event()
+        self.end_reason = "caller_hangup"
+        self.task: asyncio.Task | None = None
+
+    # --- events from the Stasis app ----------------------------------------------------------
+
+    def on_caller_gone(self, reason: str = "caller_hangup") -> None:
+        if not self.caller_gone.is_set():
+            self.end_reason = reason
+            self.caller_gone.set()
+
+    # --- the call ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        call_id_var.set(self.call_id)
+        self.journal.emit(CallStarted(
+            call_id=self.call_id, pbx="asterisk", channel_id=self.channel_id,
+            caller_number=self.info.caller_number, caller_name=self.info.caller_name, dialed=self.info.dialed,
+        ))
+        log.info("call started", extra={"channel": self.channel_id, "caller": mask_number(self.info.caller_number)})
+        leg: MediaLeg | None = None
+        result: SessionResult | None = None
+        stage = "answer"
+        try:
+            await self.client.post(f"/channels/{self.channel_id}/answer")
+            stage = "bridge"
+            await self._bridge()
+            stage = "media"
+            leg = make_leg(self.app.settings.media.transport, self.client, self.media_channel_id,
+                           self.app.settings.media.rtp_bind_host)
+            await asyncio.wait_for(self._connect_media(leg), self.app.settings.media.connect_timeout_s)
+            self.journal.emit(MediaConnected(call_id=self.call_id, transport=leg.transport, audio_format="slin16"))
+            log.info("media connected", extra={"transport": leg.transport})
+            stage = "session"
+            result = await self._converse(leg)
+        except asyncio.CancelledError:
+            self.end_reason = "shutdown"
+            await self._to_fallback("warmline_stopping")
+            raise
+        except Exception as exc:
+            if not self.caller_gone.is_set():
+                log.error("call failed at %s: %s", stage, exc, exc_info=not _is_expected(exc))
+                self.journal.emit(CallFailed(call_id=self.call_id, stage=stage, error=str(exc)))
+                await self._to_fallback(f"warmline_error_{stage}")
+        finally:
+            await self._teardown(leg, result)
+
+    async def _bridge(self) -> None:
+        await self.client.post("/bridges", params={
+            "type": "mixing", "bridgeId": self.bridge_id, "name": f"{self.app.settings.ari.app}:{self.call_id}",
+        })
+        await self.client.post(f"/bridges/{self.bridge_id}/addChannel", params={"channel": self.channel_id})
+
+    async def _connect_media(self, leg: MediaLeg) -> None:
+        self.app.media_owner[leg.channel_id] = self  # before open: StasisStart can beat the reply
+        await leg.open()
+        await self.media_in_stasis.wait()
+        await self.client.post(f"/bridges/{self.bridge_id}/addChannel", params={"channel": leg.channel_id})
+        started = getattr(leg, "started", None)
+        if started is not None:
+            await started.wait()
+        await self.client.post(f"/channels/{self.channel_id}/variable",
+                               params={"variable": "WARMLINE_CALL_ID", "value": self.call_id})
+
+    async def _converse(self, leg: MediaLeg) -> SessionResult | None:
+        session = self.app.session_factory(self.info, self.journal)
+        session_task = asyncio.create_task(session.run(leg.chunks()), name=f"session-{self.call_id}")
+        gone_task = asyncio.create_task(self.caller_gone.wait(), name=f"hangup-watch-{self.call_id}")
+        try:
+            await asyncio.wait({session_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
+            if self.caller_gone.is_set():
+                await leg.close()  # ends the audio; the session finishes what it heard
+                done, _ = await asyncio.wait({session_task}, timeout=SESSION_DRAIN_S)
+                return session_task.result() if done else None
+            result = session_task.result()  # re-raises a crashed session
+            if not self.app.connected.is_set():
+                self.end_reason = "pbx_lost"  # media ended because Asterisk went away
+            else:  # the session ended but nobody routed the caller: a person takes over
+                await self._to_fallback("session_ended")
+            return result
+        finally:
+            for task in (session_task, gone_task):
+                task.cancel()
+            await asyncio.gather(session_task, gone_task, return_exceptions=True)
+
+    async def _to_fallback(self, reason: str) -> None:
+        """Send the caller to the human fallback in the dialplan (never leave them in silence)."""
+        if self.caller_gone.is_set():
+            return
+        fb = self.app.settings.fallback
+        try:
+            await self.client.post(f"/channels/{self.channel_id}/variable",
+                                   params={"variable": "WARMLINE_FALLBACK_REASON", "value": reason}, missing_ok=True)
+            await self.client.post(f"/channels/{self.channel_id}/continue", missing_ok=True, params={
+                "context": fb.context, "extension": fb.extension, "priority": fb.priority,
+            })
+            self.end_reason = "handed_to_fallback"
+            log.warning("caller handed to fallback %s,%s,%s", fb.context, fb.extension, fb.priority,
+                        extra={"reason": reason})
+        except Exception as exc:
+            log.error("could not hand the caller to the fallback: %s", exc)
+
+    async def _teardown(self, leg: MediaLeg | None, result: SessionResult | None) -> None:
+        if leg is not None:
+            await leg.close()
+        self.app.media_owner.pop(self.media_channel_id, None)
+        try:
+            await self.client.delete(f"/bridges/{self.bridge_id}", missing_ok=True)
+        except Exception as exc:  # PBX gone: nothing left to delete there
+            log.debug("bridge cleanup: %s", exc)
+        frames = result.frames if result else 0
+        seconds = result.audio_seconds if result else 0.0
+        self.journal.emit(MediaEnded(call_id=self.call_id, frames=frames, audio_seconds=seconds))
+        self.journal.emit(CallEnded(call_id=self.call_id, reason=self.end_reason))
+        log.info("call ended", extra={"reason": self.end_reason, "frames": frames,
+                                      "dropped": getattr(leg, "dropped", 0)})
+        self.app.forget(self)
+
+
+def _is_expected(exc: Exception) -> bool:
+    from ..core.errors import PbxError
+
+    return isinstance(exc, (PbxError, TimeoutError))

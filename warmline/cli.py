@@ -1,0 +1,79 @@
+"""`warmline` command line: check, serve, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from . import __version__
+from .config import Settings, load_settings
+from .core.errors import WarmlineError
+from .core.health import CheckResult
+from .core.session import CallSession
+from .logs import setup_logging
+from .plugins import load_pbx_plugin
+
+log = logging.getLogger("warmline")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="warmline", description="On-prem voice-AI front line for your PBX.")
+    parser.add_argument("--version", action="version", version=f"warmline {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("check", "validate the configuration and every connection; non-zero exit on any failure"),
+        ("serve", "run the Stasis application and take calls"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--config", "-c", help="TOML file (default: $WARMLINE_CONFIG, ./warmline.toml, /etc/warmline/warmline.toml)")
+    demo = sub.add_parser("demo", help="scripted calls through Warmline on the sandbox Asterisk")
+    demo.add_argument("--sandbox", default="default", help="sandbox name (scripts/asterisk-sandbox up --name)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return asyncio.run(run_demo(args.sandbox))
+        settings = load_settings(args.config)
+        if args.command == "check":
+            setup_logging("ERROR", "text", settings.secrets())  # verdicts are the output; keep library chatter out
+            logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
+            return asyncio.run(check(settings))
+        setup_logging(settings.log.level, settings.log.format, settings.secrets())
+        return asyncio.run(serve(settings))
+    except WarmlineError as exc:
+        print(f"warmline: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def check(settings: Settings) -> int:
+    results = [CheckResult("config", True, "valid")]
+    try:
+        plugin = load_pbx_plugin(settings.pbx)
+        results += await plugin.check(settings)
+    except WarmlineError as exc:
+        results.append(CheckResult("pbx-plugin", False, str(exc)))
+    for result in results:
+        print(f"{'ok  ' if result.ok else 'FAIL'}  {result.item:<11} {result.detail}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+async def serve(settings: Settings) -> int:
+    plugin = load_pbx_plugin(settings.pbx)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx, "app": settings.ari.app})
+    await plugin.serve(settings, CallSession, stop)
+    log.info("warmline stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
