@@ -48,14 +48,15 @@ class CallHandler:
         self.media_channel_id = f"wl-{self.call_id}-media"
         self.caller_gone = asyncio.Event()
         self.media_in_stasis = asyncio.Event()
-        self.end_reason = "caller_hangup"
+        self.end_reason: str | None = None  # first cause wins: a hand-off is not a hang-up
         self.task: asyncio.Task | None = None
 
     # --- events from the Stasis app ----------------------------------------------------------
 
     def on_caller_gone(self, reason: str = "caller_hangup") -> None:
+        """The caller's channel left Stasis: hung up, or continued to the dialplan by us."""
         if not self.caller_gone.is_set():
-            self.end_reason = reason
+            self.end_reason = self.end_reason or reason
             self.caller_gone.set()
 
     # --- the call ------------------------------------------------------------------------------
@@ -83,8 +84,8 @@ class CallHandler:
             stage = "session"
             result = await self._converse(leg)
         except asyncio.CancelledError:
-            self.end_reason = "shutdown"
             await self._to_fallback("warmline_stopping")
+            self.end_reason = self.end_reason or "shutdown"
             raise
         except Exception as exc:
             if not self.caller_gone.is_set():
@@ -123,7 +124,7 @@ class CallHandler:
                 return session_task.result() if done else None
             result = session_task.result()  # re-raises a crashed session
             if not self.app.connected.is_set():
-                self.end_reason = "pbx_lost"  # media ended because Asterisk went away
+                self.end_reason = self.end_reason or "pbx_lost"  # media ended because Asterisk went away
             else:  # the session ended but nobody routed the caller: a person takes over
                 await self._to_fallback("session_ended")
             return result
@@ -137,16 +138,17 @@ class CallHandler:
         if self.caller_gone.is_set():
             return
         fb = self.app.settings.fallback
+        self.end_reason = "handed_to_fallback"  # before the request: its StasisEnd can arrive first
         try:
             await self.client.post(f"/channels/{self.channel_id}/variable",
                                    params={"variable": "WARMLINE_FALLBACK_REASON", "value": reason}, missing_ok=True)
             await self.client.post(f"/channels/{self.channel_id}/continue", missing_ok=True, params={
                 "context": fb.context, "extension": fb.extension, "priority": fb.priority,
             })
-            self.end_reason = "handed_to_fallback"
             log.warning("caller handed to fallback %s,%s,%s", fb.context, fb.extension, fb.priority,
                         extra={"reason": reason})
         except Exception as exc:
+            self.end_reason = None
             log.error("could not hand the caller to the fallback: %s", exc)
 
     async def _teardown(self, leg: MediaLeg | None, result: SessionResult | None) -> None:
@@ -160,8 +162,9 @@ class CallHandler:
         frames = result.frames if result else 0
         seconds = result.audio_seconds if result else 0.0
         self.journal.emit(MediaEnded(call_id=self.call_id, frames=frames, audio_seconds=seconds))
-        self.journal.emit(CallEnded(call_id=self.call_id, reason=self.end_reason))
-        log.info("call ended", extra={"reason": self.end_reason, "frames": frames,
+        reason = self.end_reason or "caller_hangup"
+        self.journal.emit(CallEnded(call_id=self.call_id, reason=reason))
+        log.info("call ended", extra={"reason": reason, "frames": frames,
                                       "dropped": getattr(leg, "dropped", 0)})
         self.app.forget(self)
 

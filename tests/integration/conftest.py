@@ -1,0 +1,167 @@
+"""Integration tests run against a real Asterisk 22 started by scripts/asterisk-sandbox.
+
+Where the sandbox cannot run (not root, no debootstrap), they are skipped with the exact reason;
+under CI (CI=true) that is a failure instead, because CI must run them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import wave
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import pytest
+
+from warmline.ari_app.app import StasisApp
+from warmline.ari_app.client import AriClient
+from warmline.config import Settings, load_settings
+from warmline.core.audio import AudioChunk
+from warmline.core.events import CallEvent, CallStarted
+from warmline.core.session import CallSession
+
+REPO = Path(__file__).resolve().parents[2]
+SANDBOX = REPO / "scripts" / "asterisk-sandbox"
+
+pytestmark = pytest.mark.integration
+
+def sandbox_cmd(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([str(SANDBOX), *args], capture_output=True, text=True, timeout=timeout)
+
+@dataclass
+class Sandbox:
+    name: str
+    state: dict
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(self.state["config"])
+
+    def sound(self, name: str) -> Path:
+        return Path(self.state["sounds_dir"]) / f"{name}.wav"
+
+    def pid_alive(self) -> bool:
+        try:
+            os.kill(self.state["pid"], 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+def start_sandbox(name: str) -> Sandbox:
+    reason = sandbox_cmd("why-not").stdout.strip()
+    if reason != "the sandbox can run here":
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the integration tests, but {reason}")
+        pytest.skip(f"integration tests skipped: {reason}")
+    up = sandbox_cmd("up", "--name", name)
+    if up.returncode != 0:
+        pytest.fail(f"sandbox Asterisk did not start: {up.stderr.strip()}")
+    return Sandbox(name, json.loads(Path(up.stdout.strip().splitlines()[-1]).read_text()))
+
+def stop_sandbox(box: Sandbox) -> None:
+    down = sandbox_cmd("down", "--name", box.name)
+    assert down.returncode == 0, down.stderr
+    assert not box.pid_alive(), "Asterisk still running after down"
+
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    box = start_sandbox(f"test-{os.getpid()}")
+    yield box
+    stop_sandbox(box)
+
+@pytest.fixture
+async def ari(sandbox: Sandbox) -> AsyncIterator[AriClient]:
+    async with aiohttp.ClientSession() as http:
+        yield AriClient(sandbox.settings.ari, http)
+
+class RecordingSession(CallSession):
+    """Keeps every chunk so a test can compare the audio with what the caller played."""
+
+    recorded: dict[str, list[AudioChunk]] = {}
+
+    async def on_audio(self, chunk: AudioChunk) -> None:
+        await super().on_audio(chunk)
+        RecordingSession.recorded.setdefault(self.info.call_id, []).append(chunk)
+
+class EventLog:
+    """Listener that groups events by the caller's channel id and lets tests await them."""
+
+    def __init__(self) -> None:
+        self.events: list[CallEvent] = []
+        self.channel_of: dict[str, str] = {}
+        self._changed = asyncio.Condition()
+
+    def __call__(self, event: CallEvent) -> None:
+        if isinstance(event, CallStarted):
+            self.channel_of[event.call_id] = event.channel_id
+        self.events.append(event)
+        asyncio.get_running_loop().create_task(self._notify(), name="eventlog-notify")
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def for_channel(self, channel_id: str) -> list[CallEvent]:
+        return [e for e in self.events if self.channel_of.get(e.call_id) == channel_id]
+
+    async def wait_for(self, channel_id: str, kind: type[CallEvent], timeout: float = 20) -> CallEvent:
+        async def found():
+            async with self._changed:
+                while not any(isinstance(e, kind) for e in self.for_channel(channel_id)):
+                    await self._changed.wait()
+        await asyncio.wait_for(found(), timeout)
+        return next(e for e in self.for_channel(channel_id) if isinstance(e, kind))
+
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings, session_factory=CallSession, listeners=()) -> AsyncIterator[StasisApp]:
+    app = StasisApp(settings, session_factory, listeners)
+    stop = asyncio.Event()
+    task = asyncio.create_task(app.run(stop), name="test-stasis-app")
+    try:
+        await asyncio.wait_for(app.connected.wait(), 15)
+        yield app
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+async def wait_until_empty(client: AriClient, timeout: float = 5) -> tuple[list, list]:
+    """Poll until Asterisk has no channels and no bridges (teardown is asynchronous)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        channels, bridges = await client.get("/channels"), await client.get("/bridges")
+        if (not channels and not bridges) or asyncio.get_running_loop().time() > deadline:
+            return channels, bridges
+        await asyncio.sleep(0.1)
+
+def wav_envelope(path: Path, frame_ms: int = 20) -> np.ndarray:
+    with wave.open(str(path)) as wav:
+        assert wav.getsampwidth() == 2 and wav.getnchannels() == 1
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    return envelope(samples, rate * frame_ms // 1000)
+
+def envelope(samples: np.ndarray, per_frame: int) -> np.ndarray:
+    """Log energy per frame: the shape of the speech, independent of sample rate."""
+    usable = samples[: len(samples) // per_frame * per_frame].astype(np.float64).reshape(-1, per_frame)
+    return 10 * np.log10(np.mean(usable * usable, axis=1) + 1.0)
+
+def best_correlation(a: np.ndarray, b: np.ndarray, max_lag: int = 5) -> float:
+    best = -1.0
+    for lag in range(-max_lag, max_lag + 1):
+        x, y = (a[lag:], b) if lag >= 0 else (a, b[-lag:])
+        n = min(len(x), len(y))
+        if n > 10:
+            best = max(best, float(np.corrcoef(x[:n], y[:n])[0, 1]))
+    return best
+
+def channel_context(channel: dict | None) -> str | None:
+    return (channel or {}).get("dialplan", {}).get("context")
+
+__all__ = ["CallEnded", "MediaConnected", "SessionResult"]
