@@ -7,12 +7,16 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from . import __version__
 from .config import Settings, load_settings
 from .core.errors import WarmlineError
 from .core.health import CheckResult
-from .core.session import CallSession
+from .core.listening import ListeningSession
+from .core.services import SpeechServices, build_services, build_vad
+from .core.stt import load_engine
+from .transcribe import transcribe_file
 from .logs import setup_logging
 from .plugins import load_pbx_plugin
 
@@ -31,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--config", "-c", help="TOML file (default: $WARMLINE_CONFIG, ./warmline.toml, /etc/warmline/warmline.toml)")
     demo = sub.add_parser("demo", help="scripted calls through Warmline on the sandbox Asterisk")
     demo.add_argument("--sandbox", default="default", help="sandbox name (scripts/asterisk-sandbox up --name)")
+    tr = sub.add_parser("transcribe", help="print PATH<TAB>TEXT for 8 or 16 kHz mono WAV files")
+    tr.add_argument("files", nargs="+", metavar="FILE")
+    tr.add_argument("--config", "-c", help="TOML file ([vad] and [stt] are used)")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -38,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return asyncio.run(run_demo(args.sandbox))
         settings = load_settings(args.config)
+        if args.command == "transcribe":
+            setup_logging("WARNING", settings.log.format, settings.secrets())
+            return asyncio.run(transcribe(settings, args.files))
         if args.command == "check":
             setup_logging("ERROR", "text", settings.secrets())  # verdicts are the output; keep library chatter out
             logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
@@ -58,19 +68,61 @@ async def check(settings: Settings) -> int:
         results += await plugin.check(settings)
     except WarmlineError as exc:
         results.append(CheckResult("pbx-plugin", False, str(exc)))
+    results += await asyncio.to_thread(check_models, settings)
     for result in results:
         print(f"{'ok  ' if result.ok else 'FAIL'}  {result.item:<11} {result.detail}")
     return 0 if all(r.ok for r in results) else 1
 
 
+def check_models(settings: Settings) -> list[CheckResult]:
+    """Load each model the configuration names, exactly as serve would."""
+    results = []
+    try:
+        vad = build_vad(settings.vad)
+        results.append(CheckResult("vad-model", True, f"{vad.name} VAD loaded"))
+    except WarmlineError as exc:
+        results.append(CheckResult("vad-model", False, str(exc)))
+    try:
+        engine = load_engine(settings.stt.engine, **({"model_path": settings.stt.model_path} if settings.stt.model_path else {}))
+        results.append(CheckResult("stt-model", True, engine.describe()))
+    except WarmlineError as exc:
+        results.append(CheckResult("stt-model", False, str(exc)))
+    return results
+
+
+async def transcribe(settings: Settings, files: list[str]) -> int:
+    services = build_services(settings.vad, settings.stt)
+    failures = 0
+    try:
+        for name in files:
+            try:
+                text = await transcribe_file(Path(name), services)
+            except WarmlineError as exc:
+                print(f"warmline: {exc}", file=sys.stderr)
+                failures += 1
+                continue
+            print(f"{name}\t{text}", flush=True)
+    finally:
+        services.close()
+    return 1 if failures else 0
+
+
+def listening_sessions(services: SpeechServices):
+    return lambda info, journal: ListeningSession(info, journal, services)
+
+
 async def serve(settings: Settings) -> int:
     plugin = load_pbx_plugin(settings.pbx)
+    services = await asyncio.to_thread(build_services, settings.vad, settings.stt)  # models load before calls
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx, "app": settings.ari.app})
-    await plugin.serve(settings, CallSession, stop)
+    try:
+        await plugin.serve(settings, listening_sessions(services), stop)
+    finally:
+        services.close()
     log.info("warmline stopped")
     return 0
 

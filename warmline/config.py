@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .ari_app.settings import AmiSettings, AriSettings, FallbackSettings, MediaSettings
 from .core.errors import ConfigError
+from .core.settings import SttSettings, VadSettings
 
 ENV_PREFIX = "WARMLINE_"
 DEFAULT_PATHS = (Path("warmline.toml"), Path("/etc/warmline/warmline.toml"))
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     ami: AmiSettings = AmiSettings()
     media: MediaSettings = MediaSettings()
     fallback: FallbackSettings = FallbackSettings()
+    vad: VadSettings = VadSettings()
+    stt: SttSettings = SttSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -79,3 +79,30 @@ class CallJournal:
 
     def of_type(self, kind: type[CallEvent]) -> list[CallEvent]:
         return [e for e in self.events if isinstance(e, kind)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerSpeechStarted(CallEvent):
+    at_ms: int  # call-audio time
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerUtterance(CallEvent):
+    start_ms: int
+    end_ms: int
+    text: str
+    engine: str
+    decode_seconds: float
+    cut: str  # why it ended: "silence" | "max_length" | "flush"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeechFailed(CallEvent):
+    """Decoding one utterance failed; the call goes on."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoInputTimeout(CallEvent):
+    at_ms: int

@@ -1,0 +1,78 @@
+"""A call session that listens: utterances are cut by the VAD and decoded off the loop.
+
+Each utterance becomes a CallerUtterance event in the call's journal. A decode that fails is
+recorded as SpeechFailed and the call goes on (the conversation policy decides whether a
+person takes over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from .audio import AudioChunk
+from .events import CallerSpeechStarted, CallerUtterance, CallJournal, NoInputTimeout, SpeechFailed
+from .services import SpeechServices
+from .session import CallInfo, CallSession, SessionResult
+from .speech import Utterance, UtteranceCutter
+from .stt import SttError
+from .vad import NoInput, Segmenter, SpeechStarted
+
+log = logging.getLogger(__name__)
+
+
+class ListeningSession(CallSession):
+    def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices) -> None:
+        super().__init__(info, journal)
+        self.services = services
+        self._cutter: UtteranceCutter | None = None
+        self._decodes: set[asyncio.Task] = set()
+        self.utterances: list[CallerUtterance] = []
+
+    async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
+        try:
+            async for chunk in audio:
+                await self.on_audio(chunk)
+            if self._cutter is not None:
+                self._handle(self._cutter.flush())
+            if self._decodes:
+                await asyncio.gather(*self._decodes)
+        finally:
+            for task in self._decodes:
+                task.cancel()
+        heard = " | ".join(u.text for u in self.utterances if u.text)
+        return SessionResult(self.frames, self.audio_seconds, heard or "(no speech)")
+
+    async def on_audio(self, chunk: AudioChunk) -> None:
+        await super().on_audio(chunk)
+        if self._cutter is None:  # the first chunk tells the format
+            self._cutter = UtteranceCutter(self.services.vad_stream(), Segmenter(self.services.segmenter), chunk.format)
+        self._handle(self._cutter.push(chunk))
+
+    def _handle(self, events) -> None:
+        for event in events:
+            if isinstance(event, SpeechStarted):
+                self.journal.emit(CallerSpeechStarted(call_id=self.info.call_id, at_ms=event.at_ms))
+            elif isinstance(event, NoInput):
+                self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
+            elif isinstance(event, Utterance):
+                task = asyncio.create_task(self._decode(event), name=f"stt-{self.info.call_id}-{event.start_ms}")
+                self._decodes.add(task)
+                task.add_done_callback(self._decodes.discard)
+
+    async def _decode(self, utterance: Utterance) -> None:
+        try:
+            result = await self.services.stt.transcribe(utterance.audio, 16000)
+        except SttError as exc:
+            log.warning("speech decode failed: %s", exc)
+            self.journal.emit(SpeechFailed(call_id=self.info.call_id, error=str(exc)))
+            return
+        event = CallerUtterance(
+            call_id=self.info.call_id, start_ms=utterance.start_ms, end_ms=utterance.end_ms, text=result.text,
+            engine=result.engine, decode_seconds=result.decode_seconds, cut=utterance.reason,
+        )
+        self.utterances.append(event)
+        self.journal.emit(event)
+        log.info("utterance decoded", extra={"audio_s": round(result.audio_seconds, 2),
+                                             "decode_s": round(result.decode_seconds, 3)})

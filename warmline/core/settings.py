@@ -1,0 +1,28 @@
+"""Configuration of the engine's own stages (no PBX here)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VadSettings(_Section):
+    engine: Literal["silero", "webrtc"] = Field("silero", description="voice activity detector", examples=["silero"])
+    threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability threshold", examples=[0.5])
+    aggressiveness: int = Field(3, ge=0, le=3, description="WebRTC VAD aggressiveness 0-3", examples=[3])
+    start_ms: int = Field(60, ge=10, le=1000, description="speech needed to open an utterance", examples=[60])
+    hangover_ms: int = Field(700, ge=100, le=5000, description="silence that ends an utterance", examples=[700])
+    max_utterance_ms: int = Field(20000, ge=1000, le=120000, description="longest utterance before it is cut", examples=[20000])
+    no_input_ms: int = Field(8000, ge=1000, le=60000, description="silence before a no-input event", examples=[8000])
+
+
+class SttSettings(_Section):
+    engine: str = Field("whisper", min_length=1, description="speech engine (entry point group warmline.stt)", examples=["whisper"])
+    model_path: str = Field("", description="model folder; empty = the packaged default", examples=[""])
+    workers: int = Field(0, ge=0, le=64, description="parallel decodes; 0 = one per core", examples=[0])
+    max_queue: int = Field(16, ge=0, le=1000, description="decodes that may wait for a worker", examples=[16])

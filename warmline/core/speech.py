@@ -1,0 +1,77 @@
+"""From caller audio to utterances: resample at the edge, VAD, segment, cut the audio out.
+
+`UtteranceCutter` is synchronous and clock-free (time is the audio it has been fed); decoding
+happens elsewhere (the STT pool), so a long decode never stalls the audio path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import SLIN16, AudioChunk, AudioFormat
+from .convert import Resampler
+from .vad import NoInput, Segmenter, SegmentEvent, SpeechEnded, SpeechStarted, VadStream
+
+RATE = SLIN16.rate
+SAMPLES_PER_MS = RATE // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    start_ms: int
+    end_ms: int
+    reason: str
+    audio: np.ndarray  # float32, 16 kHz mono, pre-roll included
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / RATE
+
+
+class UtteranceCutter:
+    def __init__(self, vad: VadStream, segmenter: Segmenter, source: AudioFormat = SLIN16,
+                 preroll_ms: int = 200) -> None:
+        self.vad = vad
+        self.segmenter = segmenter
+        self.resample = Resampler(source, RATE)
+        self.preroll_ms = preroll_ms
+        self._buffer = np.zeros(0, dtype=np.int16)
+        self._buffer_start_ms = 0  # stream time of _buffer[0]
+
+    def push(self, chunk: AudioChunk) -> list[SegmentEvent | Utterance]:
+        audio = self.resample(chunk)
+        self._buffer = np.concatenate([self._buffer, audio.samples])
+        out: list[SegmentEvent | Utterance] = []
+        for decision in self.vad.process(audio):
+            out += self._handle(self.segmenter.push(decision.ms, decision.speech))
+        if not self.segmenter.in_speech:
+            self._trim(self.segmenter.now_ms - self.preroll_ms - self.segmenter.config.start_ms)
+        return out
+
+    def flush(self) -> list[SegmentEvent | Utterance]:
+        return self._handle(self.segmenter.flush())
+
+    def _handle(self, events: list[SegmentEvent]) -> list[SegmentEvent | Utterance]:
+        out: list[SegmentEvent | Utterance] = []
+        for event in events:
+            out.append(event)
+            if isinstance(event, SpeechEnded):
+                out.append(self._cut(event))
+        return out
+
+    def _cut(self, ended: SpeechEnded) -> Utterance:
+        start = max(0, (ended.start_ms - self.preroll_ms - self._buffer_start_ms) * SAMPLES_PER_MS)
+        end = max(start, (ended.end_ms - self._buffer_start_ms) * SAMPLES_PER_MS)
+        samples = self._buffer[start:end]
+        return Utterance(ended.start_ms, ended.end_ms, ended.reason, samples.astype(np.float32) / 32768.0)
+
+    def _trim(self, keep_from_ms: int) -> None:
+        drop_ms = keep_from_ms - self._buffer_start_ms
+        if drop_ms > 1000:  # trim in steps: fewer copies
+            self._buffer = self._buffer[drop_ms * SAMPLES_PER_MS:]
+            self._buffer_start_ms += drop_ms
+
+
+__all__ = ["NoInput", "SpeechEnded", "SpeechStarted", "Utterance", "UtteranceCutter"]
