@@ -10,16 +10,18 @@ from pathlib import Path
 
 from .config import Settings, load_settings
 from .core.errors import ConfigError
-from .core.events import CallEnded, CallEvent, CallStarted, MediaConnected, MediaEnded
-from .core.session import CallSession
+from .core.events import CallEnded, CallerUtterance, CallEvent, CallStarted, MediaConnected, MediaEnded
+from .core.listening import ListeningSession
+from .core.services import build_services
+from .core.tts import synthesize
 from .ari_app.app import StasisApp
 from .ari_app.simulate import place_call
 from .logs import setup_logging
 
-SCRIPTS = (  # (what the caller plays, from Asterisk's English core sounds)
-    "tt-weasels",
-    "vm-intro",
-    "tt-monkeysintro",
+SCRIPTS = (  # what each scripted caller says (synthesised offline, played at 8 kHz)
+    "Hi, I am calling about my car insurance bill.",
+    "I need a copy of my insurance card.",
+    "Can I speak to a real person, please?",
 )
 CALL_TIMEOUT_S = 30
 
@@ -52,19 +54,31 @@ class Watcher:
             watch.ended.set()
 
 
-def sandbox_settings(name: str) -> Settings:
+def sandbox_state(name: str) -> dict:
     home = Path(os.environ.get("WARMLINE_SANDBOX_HOME", Path(__file__).resolve().parent.parent / ".sandbox"))
     state_file = home / name / "sandbox.json"
     if not state_file.exists():
         raise ConfigError(f"no running sandbox named {name!r}: start it with `scripts/asterisk-sandbox up --name {name}`")
-    return load_settings(json.loads(state_file.read_text())["config"])
+    return json.loads(state_file.read_text())
+
+
+def script_prompts(state: dict) -> list[tuple[str, str]]:
+    """(text, Playback path inside the sandbox) for each scripted caller."""
+    prompts = []
+    for index, text in enumerate(SCRIPTS):
+        synthesize(text, Path(state["instance_dir"]) / "sounds" / f"demo-caller-{index}.wav")
+        prompts.append((text, f"{state['instance_dir_inside']}/sounds/demo-caller-{index}"))
+    return prompts
 
 
 async def run_demo(sandbox: str) -> int:
-    settings = sandbox_settings(sandbox)
+    state = sandbox_state(sandbox)
+    settings = load_settings(state["config"])
     setup_logging("WARNING", settings.log.format, settings.secrets())
+    prompts = script_prompts(state)
+    services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
     watcher = Watcher()
-    app = StasisApp(settings, CallSession, [watcher])
+    app = StasisApp(settings, lambda info, journal: ListeningSession(info, journal, services), [watcher])
     stop = asyncio.Event()
     serving = asyncio.create_task(app.run(stop), name="demo-stasis-app")
     failures = 0
@@ -72,19 +86,20 @@ async def run_demo(sandbox: str) -> int:
         await asyncio.wait_for(app.connected.wait(), 10)
         print(f"Warmline is serving Stasis app {settings.ari.app!r} on {settings.ari.url} "
               f"(media over {settings.media.transport})")
-        for prompt in SCRIPTS:
-            ok, line = await _one_call(app, watcher, prompt)
+        for text, prompt in prompts:
+            ok, line = await _one_call(app, watcher, text, prompt)
             failures += not ok
             print(line)
     finally:
         stop.set()
         await serving
+        services.close()
     leftovers = await _leftovers(settings)
     print(f"after the calls: {leftovers}")
     return 1 if failures or leftovers != "no channels, no bridges" else 0
 
 
-async def _one_call(app: StasisApp, watcher: Watcher, prompt: str) -> tuple[bool, str]:
+async def _one_call(app: StasisApp, watcher: Watcher, text: str, prompt: str) -> tuple[bool, str]:
     call = await place_call(app.client, prompt)
     watch = watcher.watch(call.caller_channel_id)
     try:
@@ -92,12 +107,14 @@ async def _one_call(app: StasisApp, watcher: Watcher, prompt: str) -> tuple[bool
         await call.speak(app.client)
         await asyncio.wait_for(watch.ended.wait(), CALL_TIMEOUT_S)
     except TimeoutError:
-        return False, f"  {prompt:<16} FAILED: no outcome within {CALL_TIMEOUT_S} s"
+        return False, f"  caller said: {text!r}\n    FAILED: no outcome within {CALL_TIMEOUT_S} s"
     media = next(e for e in watch.events if isinstance(e, MediaEnded))
     ended = next(e for e in watch.events if isinstance(e, CallEnded))
     transport = next(e for e in watch.events if isinstance(e, MediaConnected)).transport
-    return True, (f"  {prompt:<16} answered; heard {media.audio_seconds:.2f} s of caller audio "
-                  f"({media.frames} frames over {transport}); ended: {ended.reason}")
+    heard = " ".join(e.text for e in watch.events if isinstance(e, CallerUtterance)) or "(nothing)"
+    return True, (f"  caller said:    {text!r}\n  Warmline heard: {heard!r}\n"
+                  f"    {media.audio_seconds:.2f} s of caller audio in {media.frames} frames over {transport}; "
+                  f"call ended: {ended.reason}")
 
 
 async def _leftovers(settings: Settings) -> str:
