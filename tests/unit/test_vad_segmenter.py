@@ -1,0 +1,59 @@
+"""The segmenter as a table: decisions in (ms, speech), events out. No audio, no clock."""
+
+import pytest
+
+from warmline.core.vad import NoInput, Segmenter, SegmenterConfig, SpeechEnded, SpeechStarted
+
+CFG = SegmenterConfig(start_ms=60, hangover_ms=200, max_utterance_ms=1000, no_input_ms=500)
+
+
+def run(pattern: str, cfg: SegmenterConfig = CFG, frame_ms: int = 20):
+    """'S' = a speech frame, '.' = a silent frame; returns every event."""
+    seg = Segmenter(cfg)
+    events = []
+    for symbol in pattern:
+        events += seg.push(frame_ms, symbol == "S")
+    return events + seg.flush()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("", []),
+        ("SS..........", []),  # 40 ms blip: below start_ms, no utterance
+        ("SSS" + "." * 10, [SpeechStarted(0), SpeechEnded(0, 60, "silence")]),
+        ("...SSSSS" + "." * 10, [SpeechStarted(60), SpeechEnded(60, 160, "silence")]),
+        # a pause shorter than the hang-over stays inside one utterance
+        ("SSSS.....SSSS" + "." * 10, [SpeechStarted(0), SpeechEnded(0, 260, "silence")]),
+        # the same pause longer than the hang-over splits it
+        ("SSSS" + "." * 10 + "SSSS" + "." * 10,
+         [SpeechStarted(0), SpeechEnded(0, 80, "silence"), SpeechStarted(280), SpeechEnded(280, 360, "silence")]),
+        # audio ends mid-speech: flushed
+        ("SSSSSS", [SpeechStarted(0), SpeechEnded(0, 120, "flush")]),
+        # a monologue is cut at max_utterance_ms and goes on as a new utterance
+        ("S" * 60, [SpeechStarted(0), SpeechEnded(0, 1000, "max_length"), SpeechStarted(1000),
+                    SpeechEnded(1000, 1200, "flush")]),
+        # silence only: no-input fires every no_input_ms
+        ("." * 60, [NoInput(500), NoInput(1000)]),
+    ],
+    ids=["empty", "blip", "short", "late-start", "pause-inside", "pause-splits", "flush", "monologue", "no-input"],
+)
+def test_segmenter(pattern, expected):
+    assert run(pattern) == expected
+
+
+def test_no_input_rearms_after_an_utterance_and_on_demand():
+    seg = Segmenter(CFG)
+    events = []
+    for symbol in "SSSS" + "." * 40:
+        events += seg.push(20, symbol == "S")
+    assert events == [SpeechStarted(0), SpeechEnded(0, 80, "silence"), NoInput(780)]
+    seg.arm_no_input()
+    later = [e for _ in range(25) for e in seg.push(20, False)]
+    assert later == [NoInput(seg.now_ms)]
+
+
+def test_decisions_of_any_duration_add_up():
+    seg = Segmenter(CFG)
+    events = [e for _ in range(3) for e in seg.push(32, True)] + [e for _ in range(7) for e in seg.push(32, False)]
+    assert events == [SpeechStarted(0), SpeechEnded(0, 96, "silence")]
