@@ -92,11 +92,12 @@ async def test_a_60_second_monologue_is_cut_and_every_part_decoded(tmp_path, ser
     journal = CallJournal("mono")
     session = ListeningSession(CallInfo("mono", "", "", ""), journal, services)
     await session.run(_chunks(fmt, data))
-    utterances = journal.of_type(CallerUtterance)
+    utterances = sorted(journal.of_type(CallerUtterance), key=lambda u: u.start_ms)  # decodes finish in any order
     assert len(utterances) >= 3
     assert [u.cut for u in utterances].count("max_length") >= 2
     assert all(u.end_ms - u.start_ms <= services.segmenter.max_utterance_ms for u in utterances)
-    assert all("insurance" in words(u.text) for u in utterances), [u.text for u in utterances]
+    full = [u for u in utterances if u.cut == "max_length"]  # the flushed tail may be a fragment
+    assert all("insurance" in words(u.text) for u in full), [u.text for u in utterances]
     # Whisper tiny drops some verbatim repeats inside one window; a third of them is the floor seen.
     assert sum(words(u.text).count("insurance") for u in utterances) >= reps // 3
 
