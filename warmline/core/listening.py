@@ -41,7 +41,8 @@ class ListeningSession(CallSession):
         finally:
             for task in self._decodes:
                 task.cancel()
-        heard = " | ".join(u.text for u in self.utterances if u.text)
+        ordered = sorted(self.utterances, key=lambda u: u.start_ms)  # decodes may finish out of order
+        heard = " | ".join(u.text for u in ordered if u.text)
         return SessionResult(self.frames, self.audio_seconds, heard or "(no speech)")
 
     async def on_audio(self, chunk: AudioChunk) -> None:
