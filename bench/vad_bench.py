@@ -57,7 +57,7 @@ def main() -> None:
     header = ["engine", "speech recall"] + [f"FP {name}" for name in negative] + ["CPU µs / 20 ms"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for engine, label in zip(engines, labels):
+    for engine, label in zip(engines, labels, strict=True):
         recall = np.mean([voiced_recall(engine, audio) for _, audio in speech])
         row = [label, f"{recall:.1%}"]
         cpu = audio_s = 0.0

@@ -161,7 +161,6 @@ def best_correlation(a: np.ndarray, b: np.ndarray, max_lag: int = 5) -> float:
             best = max(best, float(np.corrcoef(x[:n], y[:n])[0, 1]))
     return best
 
+
 def channel_context(channel: dict | None) -> str | None:
     return (channel or {}).get("dialplan", {}).get("context")
-
-__all__ = ["CallEnded", "MediaConnected", "SessionResult"]

@@ -23,7 +23,7 @@ OTHER_PROMPT = "tt-weasels"
 async def test_caller_audio_arrives_as_20ms_slin16_frames_of_the_prompt(sandbox, ari, transport):
     settings = sandbox.settings.model_copy(update={"media": MediaSettings(transport=transport)})
     events = EventLog()
-    async with running_app(settings, RecordingSession, [events]) as app:
+    async with running_app(settings, RecordingSession, [events]):
         call = await place_call(ari, PROMPT)
         connected = await events.wait_for(call.caller_channel_id, MediaConnected)
         assert connected.transport == transport
