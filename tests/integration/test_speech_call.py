@@ -5,23 +5,14 @@ from pathlib import Path
 import pytest
 
 from warmline.ari_app.simulate import place_call
-from warmline.config import Settings
 from warmline.core.events import CallEnded, CallerSpeechStarted, CallerUtterance, MediaConnected
 from warmline.core.listening import ListeningSession
-from warmline.core.services import build_services
 from warmline.core.tts import synthesize
 
 from ..speech.test_transcribe import word_error_rate
 from .conftest import EventLog, running_app, wait_until_empty
 
 SENTENCE = "I need a copy of my insurance card."
-
-
-@pytest.fixture(scope="module")
-def services():
-    built = build_services(Settings().vad, Settings().stt)
-    yield built
-    built.close()
 
 
 @pytest.mark.parametrize("transport", ["websocket", "rtp"])

@@ -7,18 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warmline.config import Settings
-from warmline.core.services import build_services
 from warmline.core.tts import synthesize
 
 SENTENCE = "Hi, I am calling about my car insurance bill."
-
-
-@pytest.fixture(scope="session")
-def services():
-    built = build_services(Settings().vad, Settings().stt)
-    yield built
-    built.close()
 
 
 @pytest.fixture(scope="session")
