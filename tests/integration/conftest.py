@@ -69,6 +69,8 @@ def stop_sandbox(box: Sandbox) -> None:
     down = sandbox_cmd("down", "--name", box.name)
     assert down.returncode == 0, down.stderr
     assert not box.pid_alive(), "Asterisk still running after down"
+    assert not Path(box.state["config"]).exists(), "down left the sandbox's credentials behind"
+    assert not Path(box.state["instance_dir"]).exists(), "down left the instance's files in the root"
 
 @pytest.fixture(scope="session")
 def sandbox() -> Sandbox:
