@@ -14,8 +14,7 @@ from .config import Settings, load_settings
 from .core.errors import WarmlineError
 from .core.health import CheckResult
 from .core.listening import ListeningSession
-from .core.services import SpeechServices, build_services, build_vad
-from .core.stt import load_engine
+from .core.services import SpeechServices, build_engine, build_services, build_vad
 from .transcribe import transcribe_file
 from .logs import setup_logging
 from .plugins import load_pbx_plugin
@@ -83,7 +82,7 @@ def check_models(settings: Settings) -> list[CheckResult]:
     except WarmlineError as exc:
         results.append(CheckResult("vad-model", False, str(exc)))
     try:
-        engine = load_engine(settings.stt.engine, **({"model_path": settings.stt.model_path} if settings.stt.model_path else {}))
+        engine = build_engine(settings.stt)
         results.append(CheckResult("stt-model", True, engine.describe()))
     except WarmlineError as exc:
         results.append(CheckResult("stt-model", False, str(exc)))

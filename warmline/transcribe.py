@@ -46,5 +46,4 @@ async def transcribe_file(path: Path, services: SpeechServices) -> str:
     info = CallInfo(call_id=f"file:{path.name}", caller_number="", caller_name="", dialed="")
     session = ListeningSession(info, CallJournal(info.call_id), services)
     await session.run(_chunks(fmt, data))
-    ordered = sorted(session.utterances, key=lambda u: u.start_ms)
-    return " ".join(u.text for u in ordered if u.text)
+    return " ".join(session.transcript())

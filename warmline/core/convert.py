@@ -33,6 +33,8 @@ def _alaw_table() -> np.ndarray:
 
 ULAW_TO_LINEAR = _ulaw_table()
 ALAW_TO_LINEAR = _alaw_table()
+
+
 def _segment(values: np.ndarray, ends: list[int]) -> np.ndarray:
     return np.searchsorted(np.array(ends), values, side="left")
 
@@ -97,8 +99,3 @@ class Resampler:
             return chunk
         out = self._stream.resample_chunk(chunk.samples, last=last)
         return AudioChunk(self.target, np.ascontiguousarray(out, dtype="<i2").tobytes())
-
-
-def to_float32(chunk: AudioChunk) -> np.ndarray:
-    """Samples scaled to [-1, 1), the form neural models take."""
-    return chunk.samples.astype(np.float32) / 32768.0

@@ -41,9 +41,12 @@ class ListeningSession(CallSession):
         finally:
             for task in self._decodes:
                 task.cancel()
-        ordered = sorted(self.utterances, key=lambda u: u.start_ms)  # decodes may finish out of order
-        heard = " | ".join(u.text for u in ordered if u.text)
+        heard = " | ".join(self.transcript())
         return SessionResult(self.frames, self.audio_seconds, heard or "(no speech)")
+
+    def transcript(self) -> list[str]:
+        """Non-empty utterance texts in the order spoken (decodes may finish out of order)."""
+        return [u.text for u in sorted(self.utterances, key=lambda u: u.start_ms) if u.text]
 
     async def on_audio(self, chunk: AudioChunk) -> None:
         await super().on_audio(chunk)

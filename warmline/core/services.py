@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from .settings import SttSettings, VadSettings
@@ -29,15 +30,18 @@ def build_vad(settings: VadSettings) -> SileroVad | WebRtcVad:
     return SileroVad(settings.threshold)
 
 
-def build_services(vad: VadSettings, stt: SttSettings, engine: SttEngine | None = None) -> SpeechServices:
-    """Load every model now: a missing or corrupt model fails here, never mid-call."""
-    import os
+def stt_workers(settings: SttSettings) -> int:
+    return settings.workers or os.cpu_count() or 1
 
-    workers = stt.workers or os.cpu_count() or 1
-    if engine is None:
-        options = {"workers": workers}
-        if stt.model_path:
-            options["model_path"] = stt.model_path
-        engine = load_engine(stt.engine, **options)
+
+def build_engine(settings: SttSettings) -> SttEngine:
+    options: dict[str, object] = {"workers": stt_workers(settings)}
+    if settings.model_path:
+        options["model_path"] = settings.model_path
+    return load_engine(settings.engine, **options)
+
+
+def build_services(vad: VadSettings, stt: SttSettings) -> SpeechServices:
+    """Load every model now: a missing or corrupt model fails here, never mid-call."""
     segmenter = SegmenterConfig(vad.start_ms, vad.hangover_ms, vad.max_utterance_ms, vad.no_input_ms)
-    return SpeechServices(build_vad(vad), segmenter, SttPool(engine, workers, stt.max_queue))
+    return SpeechServices(build_vad(vad), segmenter, SttPool(build_engine(stt), stt_workers(stt), stt.max_queue))

@@ -37,12 +37,13 @@ class UtteranceCutter:
         self.segmenter = segmenter
         self.resample = Resampler(source, RATE)
         self.preroll_ms = preroll_ms
-        self._buffer = np.zeros(0, dtype=np.int16)
-        self._buffer_start_ms = 0  # stream time of _buffer[0]
+        # Recent audio as the chunks it came in: appending is O(1); it is joined once per utterance.
+        self._parts: list[np.ndarray] = []
+        self._buffer_start = 0  # stream position, in samples, of the first kept sample
 
     def push(self, chunk: AudioChunk) -> list[SegmentEvent | Utterance]:
         audio = self.resample(chunk)
-        self._buffer = np.concatenate([self._buffer, audio.samples])
+        self._parts.append(audio.samples)
         out: list[SegmentEvent | Utterance] = []
         for decision in self.vad.process(audio):
             out += self._handle(self.segmenter.push(decision.ms, decision.speech))
@@ -62,16 +63,16 @@ class UtteranceCutter:
         return out
 
     def _cut(self, ended: SpeechEnded) -> Utterance:
-        start = max(0, (ended.start_ms - self.preroll_ms - self._buffer_start_ms) * SAMPLES_PER_MS)
-        end = max(start, (ended.end_ms - self._buffer_start_ms) * SAMPLES_PER_MS)
-        samples = self._buffer[start:end]
+        start = max(0, (ended.start_ms - self.preroll_ms) * SAMPLES_PER_MS - self._buffer_start)
+        end = max(start, ended.end_ms * SAMPLES_PER_MS - self._buffer_start)
+        samples = np.concatenate(self._parts)[start:end] if self._parts else np.zeros(0, dtype=np.int16)
         return Utterance(ended.start_ms, ended.end_ms, ended.reason, samples.astype(np.float32) / 32768.0)
 
     def _trim(self, keep_from_ms: int) -> None:
-        drop_ms = keep_from_ms - self._buffer_start_ms
-        if drop_ms > 1000:  # trim in steps: fewer copies
-            self._buffer = self._buffer[drop_ms * SAMPLES_PER_MS:]
-            self._buffer_start_ms += drop_ms
+        """Drop whole chunks that end before keep_from_ms (no copying)."""
+        keep_from = keep_from_ms * SAMPLES_PER_MS
+        while self._parts and self._buffer_start + len(self._parts[0]) <= keep_from:
+            self._buffer_start += len(self._parts.pop(0))
 
 
 __all__ = ["NoInput", "SpeechEnded", "SpeechStarted", "Utterance", "UtteranceCutter"]
