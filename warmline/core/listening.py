@@ -15,8 +15,9 @@ from .audio import AudioChunk
 from .events import CallerSpeechStarted, CallerUtterance, CallJournal, NoInputTimeout, SpeechFailed
 from .services import SpeechServices
 from .session import CallInfo, CallSession, SessionResult
-from .speech import Utterance, UtteranceCutter
-from .stt import SttError
+from .speech import SpeechAudio, Utterance, UtteranceCutter
+from .stt import SttError, Transcript
+from .stt.pool import LiveDecode
 from .vad import NoInput, Segmenter, SpeechStarted
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class ListeningSession(CallSession):
         self.services = services
         self._cutter: UtteranceCutter | None = None
         self._decodes: set[asyncio.Task] = set()
+        self._live: LiveDecode | None = None  # the utterance being streamed to the engine
         self.utterances: list[CallerUtterance] = []
 
     async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
@@ -41,6 +43,8 @@ class ListeningSession(CallSession):
         finally:
             for task in self._decodes:
                 task.cancel()
+            if self._live is not None:
+                self._live.cancel()
         heard = " | ".join(self.transcript())
         return SessionResult(self.frames, self.audio_seconds, heard or "(no speech)")
 
@@ -51,23 +55,29 @@ class ListeningSession(CallSession):
     async def on_audio(self, chunk: AudioChunk) -> None:
         await super().on_audio(chunk)
         if self._cutter is None:  # the first chunk tells the format
-            self._cutter = UtteranceCutter(self.services.vad_stream(), Segmenter(self.services.segmenter), chunk.format)
+            self._cutter = UtteranceCutter(self.services.vad_stream(), Segmenter(self.services.segmenter), chunk.format,
+                                           live=self.services.stt.engine.streaming)
         self._handle(self._cutter.push(chunk))
 
     def _handle(self, events) -> None:
         for event in events:
             if isinstance(event, SpeechStarted):
                 self.journal.emit(CallerSpeechStarted(call_id=self.info.call_id, at_ms=event.at_ms))
+                if self._cutter is not None and self._cutter.live:
+                    self._live = self.services.stt.open_stream()
+            elif isinstance(event, SpeechAudio) and self._live is not None:
+                self._live.feed(event.samples)
             elif isinstance(event, NoInput):
                 self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
             elif isinstance(event, Utterance):
-                task = asyncio.create_task(self._decode(event), name=f"stt-{self.info.call_id}-{event.start_ms}")
+                live, self._live = self._live, None
+                task = asyncio.create_task(self._decode(event, live), name=f"stt-{self.info.call_id}-{event.start_ms}")
                 self._decodes.add(task)
                 task.add_done_callback(self._decodes.discard)
 
-    async def _decode(self, utterance: Utterance) -> None:
+    async def _decode(self, utterance: Utterance, live: LiveDecode | None) -> None:
         try:
-            result = await self.services.stt.transcribe(utterance.audio, 16000)
+            result = await self._text_of(utterance, live)
         except SttError as exc:
             log.warning("speech decode failed: %s", exc)
             self.journal.emit(SpeechFailed(call_id=self.info.call_id, error=str(exc)))
@@ -80,3 +90,8 @@ class ListeningSession(CallSession):
         self.journal.emit(event)
         log.info("utterance decoded", extra={"audio_s": round(result.audio_seconds, 2),
                                              "decode_s": round(result.decode_seconds, 3)})
+
+    async def _text_of(self, utterance: Utterance, live: LiveDecode | None) -> Transcript:
+        if live is not None:  # a streaming engine heard it as it was spoken: only the final result is left
+            return await live.finish()
+        return await self.services.stt.transcribe(utterance.audio)

@@ -25,10 +25,20 @@ class Transcript:
     engine: str
 
 
+class SttStream(Protocol):
+    """One utterance fed as it is spoken (streaming engines only). Both methods block."""
+
+    def accept(self, audio: np.ndarray) -> str:
+        """Feed float32 mono audio; returns the text so far."""
+
+    def finish(self) -> str:
+        """The utterance is over: the final text."""
+
+
 class SttEngine(Protocol):
     name: str
     sample_rates: tuple[int, ...]  # rates the engine accepts; callers resample at the edge
-    streaming: bool
+    streaming: bool  # True: also offers open_stream(rate) -> SttStream
 
     def transcribe(self, audio: np.ndarray, rate: int) -> str:
         """Blocking decode of one utterance (float32 mono in [-1, 1)). Run it off the event loop."""

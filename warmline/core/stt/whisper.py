@@ -56,6 +56,9 @@ class WhisperEngine:
         segments, _info = self.model.transcribe(
             audio.astype(np.float32), language=self.language, beam_size=self.beam_size,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            # Greedy only: the temperature fallback samples at random, so the same call could
+            # read differently twice (it fires on repetitive speech, e.g. a caller repeating).
+            temperature=0.0,
         )
         return " ".join(segment.text.strip() for segment in segments).strip()
 
