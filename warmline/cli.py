@@ -1,4 +1,4 @@
-"""`warmline` command line: check, serve, demo."""
+"""`warmline` command line: check, serve, demo, transcribe, prompts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Settings, load_settings
+from .core import prompts
 from .core.errors import WarmlineError
 from .core.health import CheckResult
 from .core.listening import ListeningSession
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     tr = sub.add_parser("transcribe", help="print PATH<TAB>TEXT for 8 or 16 kHz mono WAV files")
     tr.add_argument("files", nargs="+", metavar="FILE")
     tr.add_argument("--config", "-c", help="TOML file ([vad] and [stt] are used)")
+    pr = sub.add_parser("prompts", help="render the prompt texts to 8 kHz sound files, or list them")
+    pr.add_argument("action", choices=("build", "list"))
+    pr.add_argument("--config", "-c", help="TOML file ([prompts] is used)")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -47,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "transcribe":
             setup_logging("WARNING", settings.log.format, settings.secrets())
             return asyncio.run(transcribe(settings, args.files))
+        if args.command == "prompts":
+            return prompts_command(settings, args.action)
         if args.command == "check":
             setup_logging("ERROR", "text", settings.secrets())  # verdicts are the output; keep library chatter out
             logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
@@ -68,6 +74,7 @@ async def check(settings: Settings) -> int:
     except WarmlineError as exc:
         results.append(CheckResult("pbx-plugin", False, str(exc)))
     results += await asyncio.to_thread(check_models, settings)
+    results.append(check_prompts(settings))
     for result in results:
         print(f"{'ok  ' if result.ok else 'FAIL'}  {result.item:<11} {result.detail}")
     return 0 if all(r.ok for r in results) else 1
@@ -89,6 +96,38 @@ def check_models(settings: Settings) -> list[CheckResult]:
     return results
 
 
+def load_catalog(settings: Settings) -> prompts.Catalog:
+    return prompts.Catalog.load(Path(settings.prompts.catalog) if settings.prompts.catalog else prompts.packaged_catalog())
+
+
+def check_prompts(settings: Settings) -> CheckResult:
+    try:
+        catalog = load_catalog(settings)
+    except WarmlineError as exc:
+        return CheckResult("prompts", False, str(exc))
+    cfg = settings.prompts
+    stale = prompts.unbuilt(catalog, Path(cfg.dir), cfg.engine, cfg.voice or None)
+    if stale:
+        shown = ", ".join(stale[:5]) + (" …" if len(stale) > 5 else "")
+        return CheckResult("prompts", False, f"{len(stale)} of {len(catalog.texts)} prompts not built or out of date "
+                                             f"in {cfg.dir} ({shown}): run `warmline prompts build`")
+    return CheckResult("prompts", True, f"{len(catalog.texts)} prompts built in {cfg.dir}")
+
+
+def prompts_command(settings: Settings, action: str) -> int:
+    catalog = load_catalog(settings)
+    cfg = settings.prompts
+    if action == "list":
+        stale = set(prompts.unbuilt(catalog, Path(cfg.dir), cfg.engine, cfg.voice or None))
+        for key, text in catalog.texts.items():
+            print(f"{key}\t{'to build' if key in stale else 'built'}\t{text}")
+        return 0
+    report = prompts.build(catalog, Path(cfg.dir), cfg.engine, cfg.voice or None)
+    print(f"prompts: {len(report.rendered)} rendered, {len(report.kept)} unchanged, "
+          f"{len(report.removed)} removed in {cfg.dir}")
+    return 0
+
+
 async def transcribe(settings: Settings, files: list[str]) -> int:
     services = build_services(settings.vad, settings.stt)
     failures = 0
@@ -107,7 +146,7 @@ async def transcribe(settings: Settings, files: list[str]) -> int:
 
 
 def listening_sessions(services: SpeechServices):
-    return lambda info, journal: ListeningSession(info, journal, services)
+    return lambda info, journal, voice: ListeningSession(info, journal, services, voice)
 
 
 async def serve(settings: Settings) -> int:

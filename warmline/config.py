@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .ari_app.settings import AmiSettings, AriSettings, FallbackSettings, MediaSettings
 from .core.errors import ConfigError
-from .core.settings import SttSettings, VadSettings
+from .core.settings import PromptSettings, SttSettings, VadSettings
 
 ENV_PREFIX = "WARMLINE_"
 DEFAULT_PATHS = (Path("warmline.toml"), Path("/etc/warmline/warmline.toml"))
@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     fallback: FallbackSettings = FallbackSettings()
     vad: VadSettings = VadSettings()
     stt: SttSettings = SttSettings()
+    prompts: PromptSettings = PromptSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -78,7 +78,7 @@ async def run_demo(sandbox: str) -> int:
     prompts = script_prompts(state)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
     watcher = Watcher()
-    app = StasisApp(settings, lambda info, journal: ListeningSession(info, journal, services), [watcher])
+    app = StasisApp(settings, lambda info, journal, voice: ListeningSession(info, journal, services, voice), [watcher])
     stop = asyncio.Event()
     serving = asyncio.create_task(app.run(stop), name="demo-stasis-app")
     failures = 0

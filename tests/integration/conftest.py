@@ -25,6 +25,7 @@ from warmline.ari_app.client import AriClient
 from warmline.config import Settings, load_settings
 from warmline.core.audio import AudioChunk
 from warmline.core.events import CallEvent, CallStarted
+from warmline.core import prompts
 from warmline.core.session import CallSession
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +76,7 @@ def stop_sandbox(box: Sandbox) -> None:
 @pytest.fixture(scope="session")
 def sandbox() -> Sandbox:
     box = start_sandbox(f"test-{os.getpid()}")
+    prompts.build(prompts.Catalog.load(prompts.packaged_catalog()), Path(box.settings.prompts.dir))
     yield box
     stop_sandbox(box)
 
@@ -166,3 +168,53 @@ def best_correlation(a: np.ndarray, b: np.ndarray, max_lag: int = 5) -> float:
 
 def channel_context(channel: dict | None) -> str | None:
     return (channel or {}).get("dialplan", {}).get("context")
+
+
+class PbxObserver:
+    """A second ARI application that records Asterisk's own events (with Asterisk's timestamps)
+    for channels a test subscribes it to: the PBX's view of what happened, and when."""
+
+    APP = "observer"
+
+    def __init__(self, client: AriClient) -> None:
+        self.client = client
+        self.events: list[dict] = []
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "PbxObserver":
+        url = f"{self.client.ws_base}/ari/events?app={self.APP}&subscribeAll=false"
+        self._ws = await self.client.http.ws_connect(url, headers=self.client.headers)
+        self._task = asyncio.create_task(self._pump(), name="pbx-observer")
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._ws.close()
+        if self._task:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _pump(self) -> None:
+        async for message in self._ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.events.append(json.loads(message.data))
+
+    async def watch(self, *channel_ids: str) -> None:
+        await self.client.post(f"/applications/{self.APP}/subscription",
+                               params={"eventSource": ",".join(f"channel:{c}" for c in channel_ids)})
+
+    def of(self, kind: str, **match) -> list[dict]:
+        def matches(event: dict) -> bool:
+            return all(_dig(event, key) == value for key, value in match.items())
+        return [e for e in self.events if e.get("type") == kind and matches(e)]
+
+
+def _dig(event: dict, dotted: str):
+    for part in dotted.split("__"):
+        event = (event or {}).get(part) if isinstance(event, dict) else None
+    return event
+
+
+def pbx_time(event: dict) -> float:
+    """Asterisk's event timestamp ("2026-11-22T05:31:00.123+0000") as epoch seconds."""
+    from datetime import datetime
+
+    return datetime.strptime(event["timestamp"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()

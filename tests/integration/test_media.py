@@ -33,7 +33,11 @@ async def test_caller_audio_arrives_as_20ms_slin16_frames_of_the_prompt(sandbox,
         channels, bridges = await wait_until_empty(ari)
     assert channels == [] and bridges == [], "Warmline left channels or bridges behind"
 
-    chunks = RecordingSession.recorded[connected.call_id]
+    recorded = RecordingSession.recorded[connected.call_id]
+    # The snoop sends silence from the moment it exists, like a phone line; the prompt follows.
+    first_sound = next(i for i, c in enumerate(recorded) if any(c.data))
+    assert not any(any(c.data) for c in recorded[:first_sound])
+    chunks = recorded[first_sound:]
     with wave.open(str(sandbox.sound(PROMPT))) as wav:
         prompt_s = wav.getnframes() / wav.getframerate()
     expected_frames = prompt_s * 50
@@ -43,7 +47,7 @@ async def test_caller_audio_arrives_as_20ms_slin16_frames_of_the_prompt(sandbox,
     assert all(len(c.data) == 640 for c in chunks[:-1]), {len(c.data) for c in chunks[:-1]}
     assert 0 < len(chunks[-1].data) <= 640
     media_ended = [e for e in events.for_channel(call.caller_channel_id) if isinstance(e, MediaEnded)][0]
-    assert media_ended.frames == len(chunks)
+    assert media_ended.frames == len(recorded)
 
     received = envelope(np.concatenate([c.samples for c in chunks]), per_frame=320)
     right = best_correlation(received, wav_envelope(sandbox.sound(PROMPT)))

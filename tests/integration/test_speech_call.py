@@ -21,7 +21,7 @@ async def test_spoken_sentence_arrives_as_its_transcript(sandbox, ari, services,
     synthesize(SENTENCE, Path(sounds) / "caller-sentence.wav", rate=8000)
     settings = sandbox.settings.model_copy(update={"media": sandbox.settings.media.model_copy(update={"transport": transport})})
     events = EventLog()
-    async with running_app(settings, lambda info, journal: ListeningSession(info, journal, services), [events]):
+    async with running_app(settings, lambda info, journal, voice: ListeningSession(info, journal, services, voice), [events]):
         call = await place_call(ari, f"{sandbox.state['instance_dir_inside']}/sounds/caller-sentence")
         await events.wait_for(call.caller_channel_id, MediaConnected)
         await call.speak(ari)

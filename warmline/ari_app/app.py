@@ -21,7 +21,7 @@ from .client import AriClient, AriUnreachable, auth_header
 
 log = logging.getLogger(__name__)
 
-MEDIA_CHANNEL_PREFIXES = ("WebSocket/", "UnicastRTP/")
+MEDIA_CHANNEL_PREFIXES = ("WebSocket/", "UnicastRTP/", "Snoop/")  # channels Warmline makes for itself
 SHUTDOWN_GRACE_S = 5.0
 
 
@@ -140,6 +140,11 @@ class StasisApp:
         channel_id = channel.get("id", "")
         if kind == "StasisStart":
             self._on_stasis_start(channel, event)
+        elif kind == "PlaybackFinished":
+            playback = event.get("playback") or {}
+            target = playback.get("target_uri", "").removeprefix("channel:")
+            if handler := self.calls.get(target):
+                handler.voice.on_playback_finished(playback)
         elif kind in ("StasisEnd", "ChannelDestroyed"):
             if handler := self.calls.get(channel_id):
                 handler.on_caller_gone()
@@ -149,7 +154,7 @@ class StasisApp:
     def _on_stasis_start(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
         channel_id = channel["id"]
         if owner := self.media_owner.get(channel_id):
-            owner.media_in_stasis.set()
+            owner.on_owned_stasis_start(channel_id)
         elif channel_id in self.calls:
             return
         elif channel.get("name", "").startswith(MEDIA_CHANNEL_PREFIXES):

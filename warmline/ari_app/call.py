@@ -1,5 +1,10 @@
 """One caller's call inside the Stasis app: answer, bridge, media, session, teardown.
 
+Warmline hears the caller through a snoop channel (spy on what the caller sends) bridged with
+its media channel; the caller's own channel stays out of that bridge. Asterisk stops reading a
+bridged channel into the bridge while a playback runs on it, so a bridged caller would go
+unheard during prompts; the snoop keeps hearing them, which is what barge-in needs.
+
 Everything this handler creates (bridge, media channel, sockets, tasks) it removes when the call
 ends, whatever the reason; if anything fails while the caller is still there, the caller goes to
 the configured human fallback rather than hearing silence.
@@ -17,6 +22,7 @@ from ..core.privacy import mask_number
 from ..core.session import CallInfo, SessionResult
 from ..logs import call_id_var
 from .media import MediaLeg, make_leg
+from .voice import AriVoice
 
 if TYPE_CHECKING:
     from .app import StasisApp
@@ -46,10 +52,13 @@ class CallHandler:
         self.journal = CallJournal(self.call_id, app.listeners)
         self.bridge_id = f"wl-{self.call_id}"
         self.media_channel_id = f"wl-{self.call_id}-media"
+        self.snoop_channel_id = f"wl-{self.call_id}-snoop"
         self.caller_gone = asyncio.Event()
-        self.media_in_stasis = asyncio.Event()
+        self.in_stasis = {self.media_channel_id: asyncio.Event(), self.snoop_channel_id: asyncio.Event()}
         self.end_reason: str | None = None  # first cause wins: a hand-off is not a hang-up
         self.task: asyncio.Task | None = None
+        prompts = app.settings.prompts
+        self.voice = AriVoice(self.client, self.channel_id, prompts.asterisk_dir or prompts.dir)
 
     # --- events from the Stasis app ----------------------------------------------------------
 
@@ -58,6 +67,11 @@ class CallHandler:
         if not self.caller_gone.is_set():
             self.end_reason = self.end_reason or reason
             self.caller_gone.set()
+            self.voice.on_caller_gone()
+
+    def on_owned_stasis_start(self, channel_id: str) -> None:
+        if event := self.in_stasis.get(channel_id):
+            event.set()
 
     # --- the call ------------------------------------------------------------------------------
 
@@ -99,21 +113,26 @@ class CallHandler:
         await self.client.post("/bridges", params={
             "type": "mixing", "bridgeId": self.bridge_id, "name": f"{self.app.settings.ari.app}:{self.call_id}",
         })
-        await self.client.post(f"/bridges/{self.bridge_id}/addChannel", params={"channel": self.channel_id})
 
     async def _connect_media(self, leg: MediaLeg) -> None:
         self.app.media_owner[leg.channel_id] = self  # before open: StasisStart can beat the reply
         await leg.open()
-        await self.media_in_stasis.wait()
+        await self.in_stasis[leg.channel_id].wait()
         await self.client.post(f"/bridges/{self.bridge_id}/addChannel", params={"channel": leg.channel_id})
         started = getattr(leg, "started", None)
         if started is not None:
             await started.wait()
+        self.app.media_owner[self.snoop_channel_id] = self
+        await self.client.post(f"/channels/{self.channel_id}/snoop", params={
+            "spy": "in", "app": self.app.settings.ari.app, "snoopId": self.snoop_channel_id,
+        })
+        await self.in_stasis[self.snoop_channel_id].wait()
+        await self.client.post(f"/bridges/{self.bridge_id}/addChannel", params={"channel": self.snoop_channel_id})
         await self.client.post(f"/channels/{self.channel_id}/variable",
                                params={"variable": "WARMLINE_CALL_ID", "value": self.call_id})
 
     async def _converse(self, leg: MediaLeg) -> SessionResult | None:
-        session = self.app.session_factory(self.info, self.journal)
+        session = self.app.session_factory(self.info, self.journal, self.voice)
         session_task = asyncio.create_task(session.run(leg.chunks()), name=f"session-{self.call_id}")
         gone_task = asyncio.create_task(self.caller_gone.wait(), name=f"hangup-watch-{self.call_id}")
         try:
@@ -155,6 +174,11 @@ class CallHandler:
         if leg is not None:
             await leg.close()
         self.app.media_owner.pop(self.media_channel_id, None)
+        self.app.media_owner.pop(self.snoop_channel_id, None)
+        try:
+            await self.client.delete(f"/channels/{self.snoop_channel_id}", missing_ok=True)
+        except Exception as exc:  # PBX gone, or the snoop died with the caller
+            log.debug("snoop cleanup: %s", exc)
         try:
             await self.client.delete(f"/bridges/{self.bridge_id}", missing_ok=True)
         except Exception as exc:  # PBX gone: nothing left to delete there

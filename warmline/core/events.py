@@ -106,3 +106,14 @@ class SpeechFailed(CallEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NoInputTimeout(CallEvent):
     at_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptStarted(CallEvent):
+    prompt: str  # what is being said, as media names ("your_balance_is number:240 dollars")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptEnded(CallEvent):
+    prompt: str
+    outcome: str  # prompts.Outcome: "finished" | "interrupted" | "failed" | "gone"

@@ -2,7 +2,8 @@
 
 Each utterance becomes a CallerUtterance event in the call's journal. A decode that fails is
 recorded as SpeechFailed and the call goes on (the conversation policy decides whether a
-person takes over).
+person takes over). While a prompt plays the session keeps listening: a caller who starts
+talking stops it (barge-in) and what they say is decoded like any other utterance.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import logging
 from collections.abc import AsyncIterator
 
 from .audio import AudioChunk
-from .events import CallerSpeechStarted, CallerUtterance, CallJournal, NoInputTimeout, SpeechFailed
+from .events import (
+    CallerSpeechStarted, CallerUtterance, CallJournal, NoInputTimeout, PromptEnded, PromptStarted, SpeechFailed,
+)
+from .prompts import CallVoice, Outcome, Prompt
 from .services import SpeechServices
 from .session import CallInfo, CallSession, SessionResult
 from .speech import SpeechAudio, Utterance, UtteranceCutter
@@ -24,15 +28,22 @@ log = logging.getLogger(__name__)
 
 
 class ListeningSession(CallSession):
-    def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices) -> None:
-        super().__init__(info, journal)
+    def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices,
+                 voice: CallVoice | None = None, *, opening: Prompt | None = None, barge_in: bool = True) -> None:
+        super().__init__(info, journal, voice)
         self.services = services
+        self.opening = opening
+        self.barge_in = barge_in
+        self._speaking: Prompt | None = None
+        self._tasks: set[asyncio.Task] = set()  # prompts and barge-in stops this session owns
         self._cutter: UtteranceCutter | None = None
         self._decodes: set[asyncio.Task] = set()
         self._live: LiveDecode | None = None  # the utterance being streamed to the engine
         self.utterances: list[CallerUtterance] = []
 
     async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
+        if self.opening is not None:
+            self._own(self.say(self.opening), f"prompt-{self.info.call_id}-opening")
         try:
             async for chunk in audio:
                 await self.on_audio(chunk)
@@ -41,12 +52,31 @@ class ListeningSession(CallSession):
             if self._decodes:
                 await asyncio.gather(*self._decodes)
         finally:
-            for task in self._decodes:
+            for task in (*self._decodes, *self._tasks):
                 task.cancel()
             if self._live is not None:
                 self._live.cancel()
         heard = " | ".join(self.transcript())
         return SessionResult(self.frames, self.audio_seconds, heard or "(no speech)")
+
+    async def say(self, prompt: Prompt) -> str:
+        """Play a prompt and wait for its outcome, listening all the while."""
+        self.journal.emit(PromptStarted(call_id=self.info.call_id, prompt=prompt.describe()))
+        self._speaking = prompt
+        try:
+            outcome = await self.voice.play(prompt)
+        finally:
+            self._speaking = None
+        self.journal.emit(PromptEnded(call_id=self.info.call_id, prompt=prompt.describe(), outcome=outcome))
+        if outcome == Outcome.FINISHED and self._cutter is not None:
+            self._cutter.segmenter.arm_no_input()  # silence counts from the end of the question
+        return outcome
+
+    def _own(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def transcript(self) -> list[str]:
         """Non-empty utterance texts in the order spoken (decodes may finish out of order)."""
@@ -63,6 +93,8 @@ class ListeningSession(CallSession):
         for event in events:
             if isinstance(event, SpeechStarted):
                 self.journal.emit(CallerSpeechStarted(call_id=self.info.call_id, at_ms=event.at_ms))
+                if self._speaking is not None and self._speaking.barge_in and self.barge_in:
+                    self._own(self.voice.stop(), f"barge-in-{self.info.call_id}-{event.at_ms}")
                 if self._cutter is not None and self._cutter.live:
                     self._live = self.services.stt.open_stream()
             elif isinstance(event, SpeechAudio) and self._live is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .audio import AudioChunk
 from .events import CallJournal
+from .prompts import CallVoice, NoVoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +33,10 @@ class CallSession:
     and that the task is cancelled (never abandoned) if the call goes away first.
     """
 
-    def __init__(self, info: CallInfo, journal: CallJournal) -> None:
+    def __init__(self, info: CallInfo, journal: CallJournal, voice: CallVoice | None = None) -> None:
         self.info = info
         self.journal = journal
+        self.voice: CallVoice = voice or NoVoice()
         self.frames = 0
         self.audio_seconds = 0.0
 
@@ -48,4 +50,4 @@ class CallSession:
         self.audio_seconds += chunk.seconds
 
 
-SessionFactory = Callable[[CallInfo, CallJournal], CallSession]
+SessionFactory = Callable[[CallInfo, CallJournal, CallVoice], CallSession]

@@ -26,3 +26,12 @@ class SttSettings(_Section):
     model_path: str = Field("", description="model folder; empty = the packaged default", examples=[""])
     workers: int = Field(0, ge=0, le=64, description="parallel decodes; 0 = one per core", examples=[0])
     max_queue: int = Field(16, ge=0, le=1000, description="decodes that may wait for a worker", examples=[16])
+
+
+class PromptSettings(_Section):
+    catalog: str = Field("", description="prompt texts (TOML [prompts] table); empty = the packaged English set", examples=[""])
+    dir: str = Field("/var/lib/warmline/prompts", min_length=1, description="where `warmline prompts build` writes the 8 kHz WAVs", examples=["/var/lib/warmline/prompts"])
+    asterisk_dir: str = Field("", description="the same folder as the PBX sees it (chroot or container); empty = dir", examples=[""])
+    engine: Literal["flite", "espeak-ng"] = Field("flite", description="offline voice used to render prompts", examples=["flite"])
+    voice: str = Field("", description="voice name for the engine; empty = its default (flite kal, espeak-ng en-us)", examples=[""])
+    barge_in: bool = Field(True, description="a caller who talks over a prompt stops it", examples=[True])

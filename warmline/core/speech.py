@@ -59,6 +59,7 @@ class UtteranceCutter:
             out += self._handle(self.segmenter.push(decision.ms, decision.speech))
         if self._unsent is not None and self.segmenter.in_speech:
             out.append(SpeechAudio(self._unsent))
+        self._unsent = None
         if not self.segmenter.in_speech:
             self._trim(self.segmenter.now_ms - self.preroll_ms - self.segmenter.config.start_ms)
         return out
