@@ -41,13 +41,26 @@ def main(argv: list[str] | None = None) -> int:
     pr = sub.add_parser("prompts", help="render the prompt texts to 8 kHz sound files, or list them")
     pr.add_argument("action", choices=("build", "list"))
     pr.add_argument("--config", "-c", help="TOML file ([prompts] is used)")
+    trn = sub.add_parser("train", help="train the intent model and write it with its card (needs the train extra)")
+    trn.add_argument("--out", default="models/intent", help="output folder (default: models/intent)")
+    trn.add_argument("--clinc", default=None, help="CLINC150 data_full.json (default: models/intents/clinc150/data_full.json)")
+    cls = sub.add_parser("classify", help="one utterance per line on stdin → one JSON object per line")
+    cls.add_argument("--config", "-c", help="TOML file ([nlu] is used)")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             from .demo import run_demo
 
             return asyncio.run(run_demo(args.sandbox))
+        if args.command == "train":
+            from .nlu.cli import train_command
+
+            return train_command(args.out, args.clinc)
         settings = load_settings(args.config)
+        if args.command == "classify":
+            from .nlu.cli import classify_command
+
+            return classify_command(settings.nlu)
         if args.command == "transcribe":
             setup_logging("WARNING", settings.log.format, settings.secrets())
             return asyncio.run(transcribe(settings, args.files))
@@ -75,6 +88,7 @@ async def check(settings: Settings) -> int:
         results.append(CheckResult("pbx-plugin", False, str(exc)))
     results += await asyncio.to_thread(check_models, settings)
     results.append(check_prompts(settings))
+    results.append(check_intent_model(settings))
     for result in results:
         print(f"{'ok  ' if result.ok else 'FAIL'}  {result.item:<11} {result.detail}")
     return 0 if all(r.ok for r in results) else 1
@@ -94,6 +108,16 @@ def check_models(settings: Settings) -> list[CheckResult]:
     except WarmlineError as exc:
         results.append(CheckResult("stt-model", False, str(exc)))
     return results
+
+
+def check_intent_model(settings: Settings) -> CheckResult:
+    from .nlu.classify import model_dir
+    from .nlu.model import IntentModel
+
+    try:
+        return CheckResult("intent", True, IntentModel(model_dir(settings.nlu)).describe())
+    except WarmlineError as exc:
+        return CheckResult("intent", False, str(exc))
 
 
 def load_catalog(settings: Settings) -> prompts.Catalog:

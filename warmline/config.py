@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from .ari_app.settings import AmiSettings, AriSettings, FallbackSettings, MediaSettings
 from .core.errors import ConfigError
 from .core.settings import PromptSettings, SttSettings, VadSettings
+from .nlu.policy import NluSettings
 
 ENV_PREFIX = "WARMLINE_"
 DEFAULT_PATHS = (Path("warmline.toml"), Path("/etc/warmline/warmline.toml"))
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     vad: VadSettings = VadSettings()
     stt: SttSettings = SttSettings()
     prompts: PromptSettings = PromptSettings()
+    nlu: NluSettings = NluSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Understanding what callers say: entities in transcribed speech and typed chat."""
