@@ -190,6 +190,7 @@ class MiniLM:
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3  # quiet shape-merge warnings from the hand-built graph
         self.sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
 
     def embed_one(self, text: str) -> np.ndarray:
@@ -214,6 +215,8 @@ class MiniLM:
 
 
 def check_reference(enc: MiniLM, tol: float) -> str:
+    """fp32 must match the published numbers; int8 (dynamic activation scales, so padding
+    shifts results a little) gets a looser check."""
     e = enc.embed(REF_SENTENCES)
     sims = e @ e.T
     worst = max(abs(sims[a, b] - ref) for (a, b), ref in REF_SIMS.items())
@@ -221,7 +224,7 @@ def check_reference(enc: MiniLM, tol: float) -> str:
     pad_gap = float(np.abs(enc.embed_one(REF_SENTENCES[2]) - e[2]).max())
     got = ", ".join(f"{sims[a, b]:.4f}" for a, b in REF_SIMS)
     msg = f"reference sims {got} (published 0.6660, 0.1046, 0.1411; max |diff| {worst:.4f}); padded-vs-single max diff {pad_gap:.1e}"
-    if worst > tol or pad_gap > 1e-4:
+    if worst > tol or pad_gap > max(1e-4, tol):
         raise SystemExit("encoder does not reproduce all-MiniLM-L6-v2: " + msg)
     return msg
 
@@ -310,7 +313,8 @@ def main() -> None:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             int8 = tmp / "minilm_int8.onnx"
-            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+            # per-channel weight scales: mean cosine to the fp32 embedding ~0.993 (per-tensor: ~0.96)
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
             variants.append(("MiniLM-L6 int8 + LR", int8, 3e-2))
         print(f"built ONNX in {time.time() - t0:.1f}s", file=sys.stderr)
 
