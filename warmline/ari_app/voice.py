@@ -11,7 +11,7 @@ import logging
 import uuid
 from typing import Any
 
-from ..core.prompts import Characters, Digits, Media, Number, Outcome, Prompt, PromptError, Sound
+from ..core.prompts import Media, Outcome, Prompt, Sound, media_name
 from .client import AriClient, AriError
 
 log = logging.getLogger(__name__)
@@ -20,16 +20,9 @@ PLAYBACK_TIMEOUT_S = 120.0  # no prompt is this long; past it the playback is pr
 
 
 def media_uri(media: Media, sound_dir: str) -> str:
-    match media:
-        case Sound(key):
-            return f"sound:{sound_dir.rstrip('/')}/{key}"
-        case Digits(digits):
-            return f"digits:{''.join(ch for ch in digits if ch.isdigit())}"
-        case Number(value):
-            return f"number:{value}"
-        case Characters(text):
-            return f"characters:{''.join(ch for ch in text if ch.isalnum())}"
-    raise PromptError(f"unknown prompt media {media!r}")
+    if isinstance(media, Sound):
+        return f"sound:{sound_dir.rstrip('/')}/{media.key}"
+    return media_name(media)  # Asterisk's own digits:/number:/characters: read-backs
 
 
 class AriVoice:

@@ -72,10 +72,12 @@ class ListeningSession(CallSession):
             self._cutter.segmenter.arm_no_input()  # silence counts from the end of the question
         return outcome
 
-    def _own(self, coro, name: str) -> asyncio.Task:
+    def _own(self, coro, name: str, tasks: set[asyncio.Task] | None = None) -> asyncio.Task:
+        """Start a named task this session cancels on the way out (kept in `tasks`)."""
+        tasks = self._tasks if tasks is None else tasks
         task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
         return task
 
     def transcript(self) -> list[str]:
@@ -103,9 +105,7 @@ class ListeningSession(CallSession):
                 self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
             elif isinstance(event, Utterance):
                 live, self._live = self._live, None
-                task = asyncio.create_task(self._decode(event, live), name=f"stt-{self.info.call_id}-{event.start_ms}")
-                self._decodes.add(task)
-                task.add_done_callback(self._decodes.discard)
+                self._own(self._decode(event, live), f"stt-{self.info.call_id}-{event.start_ms}", self._decodes)
 
     async def _decode(self, utterance: Utterance, live: LiveDecode | None) -> None:
         try:

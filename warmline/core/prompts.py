@@ -53,7 +53,7 @@ class Prompt:
     barge_in: bool = True  # the caller may talk over it (False for legal disclosures)
 
     def describe(self) -> str:
-        return " ".join(_describe(m) for m in self.media)
+        return " ".join(media_name(m) for m in self.media)
 
     @classmethod
     def say(cls, *media: Media | str, barge_in: bool = True) -> "Prompt":
@@ -61,16 +61,17 @@ class Prompt:
         return cls(tuple(Sound(m) if isinstance(m, str) else m for m in media), barge_in)
 
 
-def _describe(media: Media) -> str:
+def media_name(media: Media) -> str:
+    """Sound files by catalog key; read-backs as the PBX names them ("digits:4417")."""
     match media:
         case Sound(key):
             return key
         case Digits(digits):
-            return f"digits:{digits}"
+            return f"digits:{''.join(ch for ch in digits if ch.isdigit())}"
         case Number(value):
             return f"number:{value}"
         case Characters(text):
-            return f"characters:{text}"
+            return f"characters:{''.join(ch for ch in text if ch.isalnum())}"
     raise PromptError(f"unknown prompt media {media!r}")
 
 
