@@ -14,8 +14,8 @@ from .config import Settings, load_settings
 from .core import prompts
 from .core.errors import WarmlineError
 from .core.health import CheckResult
-from .core.listening import ListeningSession
-from .core.services import SpeechServices, build_engine, build_services, build_vad
+from .core.listening import listening_sessions
+from .core.services import build_engine, build_services, build_vad
 from .transcribe import transcribe_file
 from .logs import setup_logging
 from .plugins import load_pbx_plugin
@@ -169,10 +169,6 @@ async def transcribe(settings: Settings, files: list[str]) -> int:
     return 1 if failures else 0
 
 
-def listening_sessions(services: SpeechServices):
-    return lambda info, journal, voice: ListeningSession(info, journal, services, voice)
-
-
 async def serve(settings: Settings) -> int:
     plugin = load_pbx_plugin(settings.pbx)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)  # models load before calls
@@ -182,7 +178,7 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx, "app": settings.ari.app})
     try:
-        await plugin.serve(settings, listening_sessions(services), stop)
+        await plugin.serve(settings, listening_sessions(services, barge_in=settings.prompts.barge_in), stop)
     finally:
         services.close()
     log.info("warmline stopped")

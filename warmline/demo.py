@@ -11,7 +11,7 @@ from pathlib import Path
 from .config import Settings, load_settings
 from .core.errors import ConfigError
 from .core.events import CallEnded, CallerUtterance, CallEvent, CallStarted, MediaConnected, MediaEnded
-from .core.listening import ListeningSession
+from .core.listening import listening_sessions
 from .core.services import build_services
 from .core.tts import synthesize
 from .ari_app.app import StasisApp
@@ -78,7 +78,7 @@ async def run_demo(sandbox: str) -> int:
     prompts = script_prompts(state)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
     watcher = Watcher()
-    app = StasisApp(settings, lambda info, journal, voice: ListeningSession(info, journal, services, voice), [watcher])
+    app = StasisApp(settings, listening_sessions(services, barge_in=settings.prompts.barge_in), [watcher])
     stop = asyncio.Event()
     serving = asyncio.create_task(app.run(stop), name="demo-stasis-app")
     failures = 0

@@ -176,3 +176,32 @@ def test_check_names_a_missing_and_a_corrupt_model(tmp_path):
         [line] = [line for line in done.stdout.splitlines() if " stt-model " in line]
         assert line.startswith("FAIL") and problem in line
         assert "Traceback" not in done.stdout + done.stderr
+
+
+class RecordingVoice:
+    """A CallVoice test double that plays until stopped and counts the stops."""
+
+    def __init__(self):
+        self.stops = 0
+        self.stopped = asyncio.Event()
+
+    async def play(self, prompt):
+        await self.stopped.wait()
+        return "interrupted"
+
+    async def stop(self):
+        self.stops += 1
+        self.stopped.set()
+
+
+@pytest.mark.parametrize("barge_in, stops", [(True, 1), (False, 0)])
+async def test_the_barge_in_setting_reaches_the_session(services, sentence_8k, barge_in, stops):
+    from warmline.core.listening import listening_sessions
+    from warmline.core.prompts import Prompt
+
+    voice = RecordingVoice()
+    session = listening_sessions(services, barge_in=barge_in)(CallInfo("b", "", "", ""), CallJournal("b"), voice)
+    session._speaking = Prompt.say("greeting")  # as if a prompt were playing when the caller speaks
+    fmt, data = read_input(sentence_8k)
+    await session.run(_chunks(fmt, data))
+    assert voice.stops == stops

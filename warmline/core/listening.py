@@ -18,7 +18,7 @@ from .events import (
 )
 from .prompts import CallVoice, Outcome, Prompt
 from .services import SpeechServices
-from .session import CallInfo, CallSession, SessionResult
+from .session import CallInfo, CallSession, SessionFactory, SessionResult
 from .speech import SpeechAudio, Utterance, UtteranceCutter
 from .stt import SttError, Transcript
 from .stt.pool import LiveDecode
@@ -127,3 +127,8 @@ class ListeningSession(CallSession):
         if live is not None:  # a streaming engine heard it as it was spoken: only the final result is left
             return await live.finish()
         return await self.services.stt.transcribe(utterance.audio)
+
+
+def listening_sessions(services: SpeechServices, *, barge_in: bool = True) -> SessionFactory:
+    """The session factory `serve` and the demo hand to the PBX plugin."""
+    return lambda info, journal, voice: ListeningSession(info, journal, services, voice, barge_in=barge_in)
