@@ -15,6 +15,7 @@ from .core import prompts
 from .core.errors import WarmlineError
 from .core.health import CheckResult
 from .core.listening import listening_sessions
+from .core.store import EventStore
 from .core.services import build_engine, build_services, build_vad
 from .transcribe import transcribe_file
 from .logs import setup_logging
@@ -89,6 +90,7 @@ async def check(settings: Settings) -> int:
     results += await asyncio.to_thread(check_models, settings)
     results.append(check_prompts(settings))
     results.append(check_intent_model(settings))
+    results.append(check_flows(settings))
     for result in results:
         print(f"{'ok  ' if result.ok else 'FAIL'}  {result.item:<11} {result.detail}")
     return 0 if all(r.ok for r in results) else 1
@@ -118,6 +120,16 @@ def check_intent_model(settings: Settings) -> CheckResult:
         return CheckResult("intent", True, IntentModel(model_dir(settings.nlu)).describe())
     except WarmlineError as exc:
         return CheckResult("intent", False, str(exc))
+
+
+def check_flows(settings: Settings) -> CheckResult:
+    from .dialog.build import flows_path, load_checked_flows
+
+    try:
+        flows = load_checked_flows(settings.dialog, load_catalog(settings))
+    except WarmlineError as exc:
+        return CheckResult("flows", False, str(exc))
+    return CheckResult("flows", True, f"{len(flows.intents)} intent flows in {flows_path(settings.dialog)}")
 
 
 def load_catalog(settings: Settings) -> prompts.Catalog:
@@ -176,10 +188,22 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx, "app": settings.ari.app})
+    store = EventStore(Path(settings.store.path))
+    kit = None
     try:
-        await plugin.serve(settings, listening_sessions(services, barge_in=settings.prompts.barge_in), stop)
+        if settings.dialog.enabled:
+            from .dialog.build import open_conversation
+
+            kit = await open_conversation(settings)
+            sessions = kit.sessions(services, barge_in=settings.prompts.barge_in)
+        else:
+            sessions = listening_sessions(services, barge_in=settings.prompts.barge_in)
+        log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx, "app": settings.ari.app})
+        await plugin.serve(settings, sessions, stop, [store.record])
     finally:
+        if kit is not None:
+            await kit.crm.close()
+        store.close()
         services.close()
     log.info("warmline stopped")
     return 0

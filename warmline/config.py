@@ -15,9 +15,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .ari_app.settings import AmiSettings, AriSettings, FallbackSettings, MediaSettings
+from .ari_app.settings import AmiSettings, AriSettings, FallbackSettings, HandoffSettings, MediaSettings
 from .core.errors import ConfigError
-from .core.settings import PromptSettings, SttSettings, VadSettings
+from .core.settings import PromptSettings, StoreSettings, SttSettings, VadSettings
+from .crm.settings import CrmSettings
+from .dialog.settings import DialogSettings
 from .nlu.policy import NluSettings
 
 ENV_PREFIX = "WARMLINE_"
@@ -41,10 +43,14 @@ class Settings(BaseSettings):
     ami: AmiSettings = AmiSettings()
     media: MediaSettings = MediaSettings()
     fallback: FallbackSettings = FallbackSettings()
+    handoff: HandoffSettings = HandoffSettings()
     vad: VadSettings = VadSettings()
     stt: SttSettings = SttSettings()
     prompts: PromptSettings = PromptSettings()
     nlu: NluSettings = NluSettings()
+    dialog: DialogSettings = DialogSettings()
+    crm: CrmSettings = CrmSettings()
+    store: StoreSettings = StoreSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -1,57 +1,47 @@
-"""`warmline demo`: scripted callers through Warmline on the sandbox Asterisk, one outcome line each."""
+"""`warmline demo`: a demo agency on the sandbox Asterisk. Scripted callers (speech synthesised
+offline, played at 8 kHz, digits keyed as DTMF) get balances, ID cards and appointments without
+a person; regulated requests, explicit asks and frustrated callers are handed off with a reason."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
-from .config import Settings, load_settings
-from .core.errors import ConfigError
-from .core.events import CallEnded, CallerUtterance, CallEvent, CallStarted, MediaConnected, MediaEnded
-from .core.listening import listening_sessions
-from .core.services import build_services
-from .core.tts import synthesize
 from .ari_app.app import StasisApp
-from .ari_app.simulate import place_call
+from .ari_app.simulate import CallerSimulator
+from .config import Settings, load_settings
+from .core import prompts
+from .core.errors import ConfigError
+from .core.events import CallEnded, CallEvent
+from .core.services import build_services
+from .core.store import EventStore
+from .crm.seed import DEMO_CALLER, seed_demo
+from .crm.sqlite import SqliteCrm
+from .dialog.build import ConversationKit, load_checked_flows
+from .dialog.events import ActionTaken, CallerTurn, ConversationEnded, EscalationDecided, IdentityChecked
 from .logs import setup_logging
+from .nlu.classify import Classifier
+from .scripted import Journals, Script, Voices, converse
 
-SCRIPTS = (  # what each scripted caller says (synthesised offline, played at 8 kHz)
-    "Hi, I am calling about my car insurance bill.",
-    "I need a copy of my insurance card.",
-    "Can I speak to a real person, please?",
+KEYS = f"keys:{DEMO_CALLER.policy_number}#"
+DOB = DEMO_CALLER.date_of_birth_spoken
+VERIFY: Script = [("verify_policy", KEYS), ("verify_dob", DOB)]
+DONE: Script = [("did_that_help", "Yes, thanks."), ("anything_else", "No, that's all.")]
+
+CALLERS: tuple[tuple[str, Script], ...] = (
+    ("balance", [("how_can_i_help", "Hi, what's my current balance?"), *VERIFY, *DONE]),
+    ("ID card", [("how_can_i_help", "I need a copy of my insurance card."), *VERIFY, *DONE]),
+    ("appointment", [("how_can_i_help", "Can I book an appointment with my agent?"), *VERIFY,
+                     ("appointment_offer", "Yes, that works."), *DONE]),
+    ("coverage question", [("how_can_i_help", "Should I add full coverage to my car?")]),
+    ("asks for a person", [("how_can_i_help", "Can I speak to a real person, please?")]),
+    ("frustrated", [("how_can_i_help", "What's my balance?"),
+                    ("verify_policy", "This is ridiculous. I hate these stupid machines."),
+                    ("didnt_catch", "This is terrible, awful and useless.")]),
 )
-CALL_TIMEOUT_S = 30
-
-
-@dataclass
-class CallWatch:
-    """Events of one call, keyed by the simulated caller's channel."""
-
-    events: list[CallEvent] = field(default_factory=list)
-    media: asyncio.Event = field(default_factory=asyncio.Event)
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class Watcher:
-    def __init__(self) -> None:
-        self.by_channel: dict[str, CallWatch] = {}
-        self._channel_of: dict[str, str] = {}
-
-    def watch(self, channel_id: str) -> CallWatch:
-        return self.by_channel.setdefault(channel_id, CallWatch())
-
-    def __call__(self, event: CallEvent) -> None:
-        if isinstance(event, CallStarted):
-            self._channel_of[event.call_id] = event.channel_id
-        watch = self.watch(self._channel_of.get(event.call_id, event.call_id))
-        watch.events.append(event)
-        if isinstance(event, MediaConnected):
-            watch.media.set()
-        if isinstance(event, CallEnded):
-            watch.ended.set()
 
 
 def sandbox_state(name: str) -> dict:
@@ -62,59 +52,67 @@ def sandbox_state(name: str) -> dict:
     return json.loads(state_file.read_text())
 
 
-def script_prompts(state: dict) -> list[tuple[str, str]]:
-    """(text, Playback path inside the sandbox) for each scripted caller."""
-    prompts = []
-    for index, text in enumerate(SCRIPTS):
-        synthesize(text, Path(state["instance_dir"]) / "sounds" / f"demo-caller-{index}.wav")
-        prompts.append((text, f"{state['instance_dir_inside']}/sounds/demo-caller-{index}"))
-    return prompts
-
-
 async def run_demo(sandbox: str) -> int:
+    from .cli import load_catalog
+
     state = sandbox_state(sandbox)
     settings = load_settings(state["config"])
     setup_logging("WARNING", settings.log.format, settings.secrets())
-    prompts = script_prompts(state)
+    home = Path(state["instance_dir"])
+    await asyncio.to_thread(prompts.build, load_catalog(settings), Path(settings.prompts.dir),
+                            settings.prompts.engine, settings.prompts.voice or None)
+    seed_demo(home / "demo-crm.sqlite3", date.today())
+    crm = await SqliteCrm.open(home / "demo-crm.sqlite3")
+    kit = ConversationKit(load_checked_flows(settings.dialog, load_catalog(settings)), crm,
+                          Classifier(settings.nlu), settings.nlu)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
-    watcher = Watcher()
-    app = StasisApp(settings, listening_sessions(services, barge_in=settings.prompts.barge_in), [watcher])
+    journals, store = Journals(), EventStore(home / "demo-events.sqlite3")
+    voices = Voices(home / "sounds", f"{state['instance_dir_inside']}/sounds")
+    app = StasisApp(settings, kit.sessions(services, barge_in=settings.prompts.barge_in), [journals, store.record])
     stop = asyncio.Event()
     serving = asyncio.create_task(app.run(stop), name="demo-stasis-app")
     failures = 0
     try:
         await asyncio.wait_for(app.connected.wait(), 10)
-        print(f"Warmline is serving Stasis app {settings.ari.app!r} on {settings.ari.url} "
-              f"(media over {settings.media.transport})")
-        for text, prompt in prompts:
-            ok, line = await _one_call(app, watcher, text, prompt)
-            failures += not ok
-            print(line)
+        print(f"Warmline is serving the demo agency on {settings.ari.url} (Stasis app {settings.ari.app!r})")
+        async with CallerSimulator(app.client) as sim:
+            for name, script in CALLERS:
+                try:
+                    call = await sim.place()
+                    events = await converse(sim, journals, voices, call, script)
+                except TimeoutError:
+                    failures += 1
+                    print(f"- {name}: FAILED, the conversation stalled")
+                    continue
+                print(describe(name, events))
     finally:
         stop.set()
         await serving
         services.close()
+        store.close()
+        await crm.close()
     leftovers = await _leftovers(settings)
-    print(f"after the calls: {leftovers}")
+    print(f"after the calls: {leftovers}; every event is stored in {home / 'demo-events.sqlite3'}")
     return 1 if failures or leftovers != "no channels, no bridges" else 0
 
 
-async def _one_call(app: StasisApp, watcher: Watcher, text: str, prompt: str) -> tuple[bool, str]:
-    call = await place_call(app.client, prompt)
-    watch = watcher.watch(call.caller_channel_id)
-    try:
-        await asyncio.wait_for(watch.media.wait(), CALL_TIMEOUT_S)
-        await call.speak(app.client)
-        await asyncio.wait_for(watch.ended.wait(), CALL_TIMEOUT_S)
-    except TimeoutError:
-        return False, f"  caller said: {text!r}\n    FAILED: no outcome within {CALL_TIMEOUT_S} s"
-    media = next(e for e in watch.events if isinstance(e, MediaEnded))
-    ended = next(e for e in watch.events if isinstance(e, CallEnded))
-    transport = next(e for e in watch.events if isinstance(e, MediaConnected)).transport
-    heard = " ".join(e.text for e in watch.events if isinstance(e, CallerUtterance)) or "(nothing)"
-    return True, (f"  caller said:    {text!r}\n  Warmline heard: {heard!r}\n"
-                  f"    {media.audio_seconds:.2f} s of caller audio in {media.frames} frames over {transport}; "
-                  f"call ended: {ended.reason}")
+def describe(name: str, events: list[CallEvent]) -> str:
+    lines = [f"- {name}"]
+    for event in events:
+        match event:
+            case CallerTurn():
+                lines.append(f"    caller: {event.text!r}  → {event.intent} ({event.confidence:.2f}, {event.action})")
+            case IdentityChecked(verified=True):
+                lines.append(f"    verified by {event.method}")
+            case ActionTaken():
+                lines.append(f"    did: {event.action}: {event.result}")
+            case EscalationDecided():
+                lines.append(f"    ESCALATED: reason {event.reason}, queue {event.queue} ({event.detail})")
+            case ConversationEnded():
+                lines.append(f"    outcome: {event.outcome}")
+            case CallEnded():
+                lines.append(f"    call ended: {event.reason}")
+    return "\n".join(lines)
 
 
 async def _leftovers(settings: Settings) -> str:

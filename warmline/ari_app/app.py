@@ -145,6 +145,9 @@ class StasisApp:
             target = playback.get("target_uri", "").removeprefix("channel:")
             if handler := self.calls.get(target):
                 handler.voice.on_playback_finished(playback)
+        elif kind == "ChannelDtmfReceived":
+            if handler := self.calls.get(channel_id):
+                handler.on_dtmf(event.get("digit", ""))
         elif kind in ("StasisEnd", "ChannelDestroyed"):
             if handler := self.calls.get(channel_id):
                 handler.on_caller_gone()

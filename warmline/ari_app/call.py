@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.events import CallEnded, CallFailed, CallJournal, CallStarted, MediaConnected, MediaEnded
 from ..core.privacy import mask_number
-from ..core.session import CallInfo, SessionResult
+from ..core.session import CallInfo, CallSession, Route, SessionResult
 from ..logs import call_id_var
 from .media import MediaLeg, make_leg
 from .voice import AriVoice
@@ -57,6 +57,7 @@ class CallHandler:
         self.in_stasis = {self.media_channel_id: asyncio.Event(), self.snoop_channel_id: asyncio.Event()}
         self.end_reason: str | None = None  # first cause wins: a hand-off is not a hang-up
         self.task: asyncio.Task | None = None
+        self.session: CallSession | None = None
         prompts = app.settings.prompts
         self.voice = AriVoice(self.client, self.channel_id, prompts.asterisk_dir or prompts.dir)
 
@@ -68,6 +69,10 @@ class CallHandler:
             self.end_reason = self.end_reason or reason
             self.caller_gone.set()
             self.voice.on_caller_gone()
+
+    def on_dtmf(self, digit: str) -> None:
+        if self.session is not None and digit:
+            self.session.on_dtmf(digit)
 
     def on_owned_stasis_start(self, channel_id: str) -> None:
         if event := self.in_stasis.get(channel_id):
@@ -132,7 +137,7 @@ class CallHandler:
                                params={"variable": "WARMLINE_CALL_ID", "value": self.call_id})
 
     async def _converse(self, leg: MediaLeg) -> SessionResult | None:
-        session = self.app.session_factory(self.info, self.journal, self.voice)
+        session = self.session = self.app.session_factory(self.info, self.journal, self.voice)
         session_task = asyncio.create_task(session.run(leg.chunks()), name=f"session-{self.call_id}")
         gone_task = asyncio.create_task(self.caller_gone.wait(), name=f"hangup-watch-{self.call_id}")
         try:
@@ -144,6 +149,8 @@ class CallHandler:
             result = session_task.result()  # re-raises a crashed session
             if not self.app.connected.is_set():
                 self.end_reason = self.end_reason or "pbx_lost"  # media ended because Asterisk went away
+            elif result.route is not None:
+                await self._follow(result.route)
             else:  # the session ended but nobody routed the caller: a person takes over
                 await self._to_fallback("session_ended")
             return result
@@ -151,6 +158,24 @@ class CallHandler:
             for task in (session_task, gone_task):
                 task.cancel()
             await asyncio.gather(session_task, gone_task, return_exceptions=True)
+
+    async def _follow(self, route: Route) -> None:
+        """Hang up a contained call, or continue the caller into the hand-off context."""
+        if self.caller_gone.is_set():
+            return
+        if route.target is None:
+            self.end_reason = route.outcome
+            await self.client.delete(f"/channels/{self.channel_id}", missing_ok=True)
+            return
+        self.end_reason = f"handed_to_{route.target}"  # before the request: its StasisEnd can arrive first
+        for name, value in route.variables:  # `__`: inherited by every channel the dialplan dials
+            await self.client.post(f"/channels/{self.channel_id}/variable",
+                                   params={"variable": f"__{name}", "value": value}, missing_ok=True)
+        handoff = self.app.settings.handoff
+        await self.client.post(f"/channels/{self.channel_id}/continue", missing_ok=True, params={
+            "context": handoff.context, "extension": route.target, "priority": 1,
+        })
+        log.info("caller handed off", extra={"target": route.target})
 
     async def _to_fallback(self, reason: str) -> None:
         """Send the caller to the human fallback in the dialplan (never leave them in silence)."""

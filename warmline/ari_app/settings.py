@@ -51,3 +51,11 @@ class FallbackSettings(_Section):
     context: str = Field("warmline-fallback", min_length=1, description="dialplan context", examples=["warmline-fallback"])
     extension: str = Field("s", min_length=1, description="dialplan extension", examples=["s"])
     priority: int = Field(1, ge=1, description="dialplan priority", examples=[1])
+
+
+class HandoffSettings(_Section):
+    """Where the conversation sends callers it hands to people or to the payment line."""
+
+    context: str = Field("warmline-handoff", min_length=1,
+                         description="dialplan context; the extension is the queue (or `payment`)",
+                         examples=["warmline-handoff"])

@@ -53,7 +53,7 @@ class CallFailed(CallEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallEnded(CallEvent):
-    reason: str  # "caller_hangup" | "handed_to_fallback" | "pbx_lost" | "shutdown"
+    reason: str  # "caller_hangup" | "contained" | "handed_to_<queue>" | "handed_to_fallback" | "pbx_lost" | "shutdown"
 
 
 Listener = Callable[[CallEvent], None]

@@ -40,6 +40,7 @@ class ListeningSession(CallSession):
         self._decodes: set[asyncio.Task] = set()
         self._live: LiveDecode | None = None  # the utterance being streamed to the engine
         self.utterances: list[CallerUtterance] = []
+        self.deaf = False  # set while the caller keys private digits: nothing is cut or decoded
 
     async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
         if self.opening is not None:
@@ -86,6 +87,8 @@ class ListeningSession(CallSession):
 
     async def on_audio(self, chunk: AudioChunk) -> None:
         await super().on_audio(chunk)
+        if self.deaf:
+            return
         if self._cutter is None:  # the first chunk tells the format
             self._cutter = UtteranceCutter(self.services.vad_stream(), Segmenter(self.services.segmenter), chunk.format,
                                            live=self.services.stt.engine.streaming)
@@ -103,9 +106,16 @@ class ListeningSession(CallSession):
                 self._live.feed(event.samples)
             elif isinstance(event, NoInput):
                 self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
+                self.no_input()
             elif isinstance(event, Utterance):
                 live, self._live = self._live, None
                 self._own(self._decode(event, live), f"stt-{self.info.call_id}-{event.start_ms}", self._decodes)
+
+    def heard(self, utterance: CallerUtterance) -> None:
+        """A decoded utterance, for subclasses that converse (this one only records it)."""
+
+    def no_input(self) -> None:
+        """The caller said nothing after a question, for subclasses that converse."""
 
     async def _decode(self, utterance: Utterance, live: LiveDecode | None) -> None:
         try:
@@ -120,6 +130,7 @@ class ListeningSession(CallSession):
         )
         self.utterances.append(event)
         self.journal.emit(event)
+        self.heard(event)
         log.info("utterance decoded", extra={"audio_s": round(result.audio_seconds, 2),
                                              "decode_s": round(result.decode_seconds, 3)})
 

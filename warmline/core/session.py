@@ -19,10 +19,21 @@ class CallInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Route:
+    """Where a session wants its caller next: hung up (target None) or handed to `target`
+    (a queue or the payment line), with the channel variables the people there will read."""
+
+    outcome: str  # "contained" | "escalated"
+    target: str | None = None
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SessionResult:
     frames: int
     audio_seconds: float
     summary: str
+    route: Route | None = None  # None: nobody routed the caller, the PBX plugin sends them to the fallback
 
 
 class CallSession:
@@ -44,6 +55,9 @@ class CallSession:
         async for chunk in audio:
             await self.on_audio(chunk)
         return SessionResult(self.frames, self.audio_seconds, f"heard {self.audio_seconds:.2f} s of caller audio")
+
+    def on_dtmf(self, digit: str) -> None:
+        """A key the caller pressed (this session ignores keys)."""
 
     async def on_audio(self, chunk: AudioChunk) -> None:
         self.frames += 1

@@ -35,3 +35,9 @@ class PromptSettings(_Section):
     engine: Literal["flite", "espeak-ng"] = Field("flite", description="offline voice used to render prompts", examples=["flite"])
     voice: str = Field("", description="voice name for the engine; empty = its default (flite kal, espeak-ng en-us)", examples=[""])
     barge_in: bool = Field(True, description="a caller who talks over a prompt stops it", examples=[True])
+
+
+class StoreSettings(_Section):
+    path: str = Field("/var/lib/warmline/events.sqlite3", min_length=1,
+                      description="SQLite file holding every call's event stream",
+                      examples=["/var/lib/warmline/events.sqlite3"])

@@ -1,0 +1,118 @@
+"""The conversation end to end on the sandbox Asterisk: callers speak (flite at 8 kHz) and key
+digits through a real PBX; Warmline hears them, serves or hands off, and the event stream and
+the PBX's own events say what happened."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from warmline.ari_app.simulate import CallerSimulator
+from warmline.core.events import CallEnded
+from warmline.core.store import EventStore
+from warmline.crm.seed import DEMO_CALLER, seed_demo
+from warmline.crm.sqlite import SqliteCrm
+from warmline.dialog.build import ConversationKit, load_checked_flows
+from warmline.cli import load_catalog
+from warmline.nlu.classify import Classifier
+from warmline.scripted import Journals, Voices, converse
+
+from .conftest import PbxObserver, running_app, wait_until_empty
+
+POLICY_KEYS = f"keys:{DEMO_CALLER.policy_number}#"
+
+
+@pytest.fixture
+async def kit(sandbox, tmp_path):
+    settings = sandbox.settings
+    seed_demo(tmp_path / "crm.sqlite3", date.today())
+    crm = await SqliteCrm.open(tmp_path / "crm.sqlite3")
+    flows = load_checked_flows(settings.dialog, load_catalog(settings))
+    yield ConversationKit(flows, crm, Classifier(settings.nlu), settings.nlu)
+    await crm.close()
+
+
+@pytest.fixture
+def voices(sandbox) -> Voices:
+    folder = Path(sandbox.state["instance_dir"]) / "sounds"
+    return Voices(folder, f"{sandbox.state['instance_dir_inside']}/sounds")
+
+
+async def call_with(sandbox, ari, kit, voices, tmp_path, script, *, no_input_ms: int = 8000):
+    settings = sandbox.settings.model_copy(update={"vad": sandbox.settings.vad.model_copy(update={"no_input_ms": no_input_ms})})
+    from warmline.core.services import build_services
+
+    services = build_services(settings.vad, settings.stt)
+    journals, store = Journals(), EventStore(tmp_path / "events.sqlite3")
+    try:
+        async with running_app(settings, kit.sessions(services), [journals, store.record]), \
+                CallerSimulator(ari) as sim, PbxObserver(ari) as pbx:
+            call = await sim.place()
+            await pbx.watch(call.caller_channel_id)
+            events = await converse(sim, journals, voices, call, script)
+            assert await wait_until_empty(ari, timeout=15) == ([], []), "legs or bridges left behind"
+        stored = store.events(next(e.call_id for e in events))
+    finally:
+        store.close()
+        services.close()
+    assert [type(e).__name__ for e in stored] == [type(e).__name__ for e in events]  # persisted, in order
+    return events, pbx
+
+
+def of(events, kind: str) -> list:
+    return [e for e in events if type(e).__name__ == kind]
+
+
+async def test_a_contained_call_verifies_reads_the_balance_and_hangs_up(sandbox, ari, kit, voices, tmp_path):
+    events, pbx = await call_with(sandbox, ari, kit, voices, tmp_path, [
+        ("how_can_i_help", "Hi, I'd like to know my current balance."),
+        ("verify_policy", POLICY_KEYS),
+        ("verify_dob", DEMO_CALLER.date_of_birth_spoken),
+        ("did_that_help", "Yes, thank you."),
+        ("anything_else", "No, that's all."),
+    ])
+    [check] = of(events, "IdentityChecked")
+    assert check.verified and check.method == "policy_number+date_of_birth"
+    [action] = of(events, "ActionTaken")
+    assert action.action == "read_balance" and f"${DEMO_CALLER.balance_cents / 100:.2f}" in action.result
+    assert of(events, "ConversationEnded")[0].outcome == "contained"
+    assert of(events, "CallEnded")[0].reason == "contained"
+    assert not of(events, "EscalationDecided")
+    assert any(e.prompt.startswith("goodbye") and e.outcome == "finished" for e in of(events, "PromptEnded"))
+
+
+ESCALATIONS = [
+    # (trigger family, caller script, reason code, queue)
+    ("explicit ask", [("how_can_i_help", "Can I speak to a real person, please?")], "caller_requested_human", "service"),
+    ("zero pressed", [("how_can_i_help", "keys:0")], "caller_pressed_zero", "service"),
+    ("regulated", [("how_can_i_help", "Should I add full coverage to my car?")], "regulated_intent", "licensed"),
+    ("out of scope", [("how_can_i_help", "What's the weather going to be like this weekend?"),
+                      ("clarify", "Can you recommend a good pizza place?")], "out_of_scope", "service"),
+    ("frustrated", [("how_can_i_help", "What's my balance?"),
+                    ("verify_policy", "This is ridiculous. I hate these stupid machines."),
+                    ("didnt_catch", "This is terrible, awful and useless.")], "negative_sentiment", "complex"),
+    ("opt-out", [("how_can_i_help", "Please stop calling me.")], "opt_out", "service"),
+    ("identity", [("how_can_i_help", "What's my balance?"), ("verify_policy", "keys:99999999#"),
+                  ("verify_policy_retry", "keys:88888888#"), ("verify_policy_retry", "keys:77777777#")],
+     "identity_not_verified", "service"),
+    ("no input", [("how_can_i_help", "silence"), ("still_there", "silence"), ("still_there", "silence")],
+     "no_input", "service"),
+]
+
+
+@pytest.mark.parametrize("family,script,reason,queue", ESCALATIONS, ids=[e[0] for e in ESCALATIONS])
+async def test_each_trigger_family_hands_the_caller_off_with_its_reason(
+        sandbox, ari, kit, voices, tmp_path, family, script, reason, queue):
+    events, pbx = await call_with(sandbox, ari, kit, voices, tmp_path, script, no_input_ms=2500)
+    [decided] = of(events, "EscalationDecided")
+    assert (decided.reason, decided.queue) == (reason, queue)
+    assert of(events, "CallEnded")[0].reason == f"handed_to_{queue}"
+    # the PBX's view: the variables were on the caller's channel before it entered the hand-off context
+    caller = of(events, "CallStarted")[0].channel_id
+    sets = {e["variable"]: e["value"] for e in pbx.of("ChannelVarset", channel__id=caller)}
+    assert sets.get("__WARMLINE_REASON") == reason and sets.get("__WARMLINE_QUEUE") == queue
+    assert len(sets.get("__WARMLINE_SUMMARY", "")) <= 200
+    entered = pbx.of("ChannelDialplan", channel__id=caller, channel__dialplan__context="warmline-handoff")
+    assert entered and entered[0]["channel"]["dialplan"]["exten"] == queue
