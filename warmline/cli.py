@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     trn = sub.add_parser("train", help="train the intent model and write it with its card (needs the train extra)")
     trn.add_argument("--out", default="models/intent", help="output folder (default: models/intent)")
     trn.add_argument("--clinc", default=None, help="CLINC150 data_full.json (default: models/intents/clinc150/data_full.json)")
+    crm = sub.add_parser("crm", help="the embedded CRM: `seed` fills it with the demo agency")
+    crm.add_argument("action", choices=("seed",))
+    crm.add_argument("path", nargs="?", help="SQLite file (default: [crm] sqlite_path)")
+    crm.add_argument("--config", "-c", help="TOML file ([crm] is used)")
     cls = sub.add_parser("classify", help="one utterance per line on stdin → one JSON object per line")
     cls.add_argument("--config", "-c", help="TOML file ([nlu] is used)")
     args = parser.parse_args(argv)
@@ -58,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return train_command(args.out, args.clinc)
         settings = load_settings(args.config)
+        if args.command == "crm":
+            from .crm.seed import seed_command
+
+            return seed_command(args.path or settings.crm.sqlite_path)
         if args.command == "classify":
             from .nlu.cli import classify_command
 
@@ -91,6 +99,7 @@ async def check(settings: Settings) -> int:
     results.append(check_prompts(settings))
     results.append(check_intent_model(settings))
     results.append(check_flows(settings))
+    results.append(await check_crm(settings))
     for result in results:
         print(f"{'ok  ' if result.ok else 'FAIL'}  {result.item:<11} {result.detail}")
     return 0 if all(r.ok for r in results) else 1
@@ -130,6 +139,20 @@ def check_flows(settings: Settings) -> CheckResult:
     except WarmlineError as exc:
         return CheckResult("flows", False, str(exc))
     return CheckResult("flows", True, f"{len(flows.intents)} intent flows in {flows_path(settings.dialog)}")
+
+
+async def check_crm(settings: Settings) -> CheckResult:
+    from .crm.settings import open_crm
+
+    try:
+        crm = await open_crm(settings.crm)
+        try:
+            agency = await crm.agency()
+        finally:
+            await crm.close()
+    except WarmlineError as exc:
+        return CheckResult("crm", False, str(exc))
+    return CheckResult("crm", True, f"{settings.crm.backend} CRM answers for {agency.name}")
 
 
 def load_catalog(settings: Settings) -> prompts.Catalog:

@@ -3,4 +3,4 @@
 from .base import Crm, CrmError, CrmUnavailable, GuardedCrm
 from .settings import CrmSettings, HttpCrmSettings, open_crm
 
-__all__ = ["Crm", "CrmError", "CrmUnavailable", "CrmSettings", "GuardedCrm", "HttpCrmSettings", "open_crm"]
+__all__ = ["Crm", "CrmError", "CrmSettings", "CrmUnavailable", "GuardedCrm", "HttpCrmSettings", "open_crm"]

@@ -9,12 +9,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Awaitable, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from ..core.errors import WarmlineError
-from .records import (AgencyInfo, Appointment, Billing, Claim, Consent, Contact, ContactChange, MessageChannel,
-                      MessageKind, OutboundMessage, Policy, Slot)
+from .records import (
+    AgencyInfo,
+    Appointment,
+    Billing,
+    Claim,
+    Consent,
+    Contact,
+    ContactChange,
+    MessageChannel,
+    MessageKind,
+    OutboundMessage,
+    Policy,
+    Slot,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,7 +88,7 @@ class GuardedCrm:
                                  f"check {self.where} is reachable or raise [crm] timeout_s") from None
         except OSError as exc:
             raise CrmUnavailable(f"CRM unreachable for {op} ({type(exc).__name__}); check {self.where}") from None
-        except Exception as exc:  # a bug or an adapter surprise must still end in a hand-off, not a crash
+        except Exception as exc:  # noqa: BLE001 — a bug or an adapter surprise must still end in a hand-off, not a crash
             log.error("CRM %s failed unexpectedly: %s", op, type(exc).__name__)  # no message: it may hold data
             raise CrmError(f"CRM {op} failed unexpectedly ({type(exc).__name__}); see the log and report it") from None
 

@@ -7,7 +7,6 @@ remote to deduplicate retries; the remote keeps its own audit, Warmline logs ids
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -20,8 +19,21 @@ from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
 from .base import CrmError, CrmUnavailable, key_digest
-from .records import (AgencyInfo, Appointment, Billing, Claim, Consent, Contact, ContactChange, MessageChannel,
-                      MessageKind, OutboundMessage, Policy, Record, Slot)
+from .records import (
+    AgencyInfo,
+    Appointment,
+    Billing,
+    Claim,
+    Consent,
+    Contact,
+    ContactChange,
+    MessageChannel,
+    MessageKind,
+    OutboundMessage,
+    Policy,
+    Record,
+    Slot,
+)
 from .settings import HttpCrmSettings
 
 log = logging.getLogger(__name__)
@@ -34,7 +46,7 @@ class HttpCrm:
         self._base = settings.base_url.rstrip("/")
 
     @classmethod
-    async def open(cls, settings: HttpCrmSettings, timeout_s: float = 1.5) -> "HttpCrm":
+    async def open(cls, settings: HttpCrmSettings, timeout_s: float = 1.5) -> HttpCrm:
         headers = {"Accept": "application/json"}
         if settings.token_env:
             token = os.environ.get(settings.token_env, "")

@@ -100,7 +100,7 @@ class ContactChange(Record):
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
     @model_validator(mode="after")
-    def _something_to_change(self) -> "ContactChange":
+    def _something_to_change(self) -> ContactChange:
         if not self.fields():
             raise ValueError("a contact change needs at least one of street, city, state, zip, phone, email")
         return self

@@ -118,7 +118,7 @@ def _billing(today: date) -> list[Billing]:
 
 
 def _claims(today: date) -> list[Claim]:
-    ago = lambda n: today - timedelta(days=n)  # noqa: E731
+    ago = lambda n: today - timedelta(days=n)
     return [
         Claim(id="CL1", number=DEMO_CALLER.claim_number, policy_id=DEMO_CALLER.policy_id, status="under_review",
               opened=ago(6), adjuster_name="Dana Whitaker", adjuster_phone="5550188",

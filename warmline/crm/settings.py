@@ -9,8 +9,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .base import Crm, GuardedCrm
-from .records import (AgencyInfo, Appointment, Billing, Claim, Consent, Contact, OutboundMessage, Policy, Record,
-                      Slot)
+from .records import (
+    AgencyInfo,
+    Appointment,
+    Billing,
+    Claim,
+    Consent,
+    Contact,
+    OutboundMessage,
+    Policy,
+    Record,
+    Slot,
+)
 
 # Each operation's endpoint and the placeholders its template may use.
 DEFAULT_ENDPOINTS: dict[str, str] = {
@@ -99,7 +109,7 @@ class CrmSettings(BaseModel):
                                   "(backend = \"http\")")
 
     @model_validator(mode="after")
-    def _http_needs_a_url(self) -> "CrmSettings":
+    def _http_needs_a_url(self) -> CrmSettings:
         if self.backend == "http" and not self.http.base_url:
             raise ValueError("backend \"http\" needs [crm.http] base_url, e.g. https://ams.example/api/v1")
         return self

@@ -13,14 +13,29 @@ import logging
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from .base import CrmError, CrmUnavailable, key_digest
-from .records import (AgencyInfo, Appointment, AuditEntry, Billing, Claim, Consent, Contact, ContactChange,
-                      MessageChannel, MessageKind, OutboundMessage, Policy, Record, Slot)
+from .records import (
+    AgencyInfo,
+    Appointment,
+    AuditEntry,
+    Billing,
+    Claim,
+    Consent,
+    Contact,
+    ContactChange,
+    MessageChannel,
+    MessageKind,
+    OutboundMessage,
+    Policy,
+    Record,
+    Slot,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,7 +175,7 @@ def _local(when: datetime) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _new_id(prefix: str) -> str:
@@ -175,7 +190,7 @@ class SqliteCrm:
         self._lock = threading.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> "SqliteCrm":
+    async def open(cls, path: str | Path) -> SqliteCrm:
         return cls(await asyncio.to_thread(connect, path))
 
     async def _run(self, op: str, work: Callable[[sqlite3.Connection], T]) -> T:

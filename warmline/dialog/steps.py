@@ -182,7 +182,7 @@ async def update_contact(conv: "Conversation", options: StepOptions) -> Outcome:
         await conv.say("contact_not_changed")
         return Unresolved(f"caller did not confirm the new {field}")
     await conv.write("update_contact", conv.crm.update_contact(
-        contact.id, ContactChange(**{field: value}), key=f"{conv.call_id}:contact:{field}:{value}", call_id=conv.call_id))
+        contact.id, ContactChange(**{field: value}), key=f"{conv.call_id}:contact:{field}", call_id=conv.call_id))
     await conv.say("contact_updated")
     _done(conv, "update_contact", f"{field} updated after read-back")
     return Resolved()
