@@ -61,12 +61,12 @@ async def run_demo(sandbox: str) -> int:
     home = Path(state["instance_dir"])
     await asyncio.to_thread(prompts.build, load_catalog(settings), Path(settings.prompts.dir),
                             settings.prompts.engine, settings.prompts.voice or None)
-    seed_demo(home / "demo-crm.sqlite3", date.today())
-    crm = await SqliteCrm.open(home / "demo-crm.sqlite3")
+    seed_demo(Path(settings.crm.sqlite_path), date.today())
+    crm = await SqliteCrm.open(settings.crm.sqlite_path)
     kit = ConversationKit(load_checked_flows(settings.dialog, load_catalog(settings)), crm,
                           Classifier(settings.nlu), settings.nlu)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
-    journals, store = Journals(), EventStore(home / "demo-events.sqlite3")
+    journals, store = Journals(), EventStore(Path(settings.store.path))
     voices = Voices(home / "sounds", f"{state['instance_dir_inside']}/sounds")
     app = StasisApp(settings, kit.sessions(services, barge_in=settings.prompts.barge_in), [journals, store.record])
     stop = asyncio.Event()
@@ -91,8 +91,8 @@ async def run_demo(sandbox: str) -> int:
         services.close()
         store.close()
         await crm.close()
-    leftovers = await _leftovers(settings)
-    print(f"after the calls: {leftovers}; every event is stored in {home / 'demo-events.sqlite3'}")
+    leftovers = await _leftovers(settings)  # handed-off callers are still with the sandbox operator
+    print(f"after the calls: {leftovers}; every event is stored in {settings.store.path}")
     return 1 if failures or leftovers != "no channels, no bridges" else 0
 
 
@@ -100,6 +100,8 @@ def describe(name: str, events: list[CallEvent]) -> str:
     lines = [f"- {name}"]
     for event in events:
         match event:
+            case CallerTurn(answer=True):
+                lines.append(f"    caller: {event.text!r}")
             case CallerTurn():
                 lines.append(f"    caller: {event.text!r}  → {event.intent} ({event.confidence:.2f}, {event.action})")
             case IdentityChecked(verified=True):
@@ -122,7 +124,11 @@ async def _leftovers(settings: Settings) -> str:
 
     async with aiohttp.ClientSession() as http:
         client = AriClient(settings.ari, http)
-        channels, bridges = await client.get("/channels"), await client.get("/bridges")
+        for _ in range(100):  # up to 20 s for the operator legs to finish
+            channels, bridges = await client.get("/channels"), await client.get("/bridges")
+            if not channels and not bridges:
+                break
+            await asyncio.sleep(0.2)
     if not channels and not bridges:
         return "no channels, no bridges"
     return f"{len(channels)} channels and {len(bridges)} bridges left behind"

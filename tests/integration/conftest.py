@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import wave
+from datetime import date
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from warmline.config import Settings, load_settings
 from warmline.core.audio import AudioChunk
 from warmline.core.events import CallEvent, CallStarted
 from warmline.core import prompts
+from warmline.crm.seed import seed_demo
 from warmline.core.session import CallSession
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +79,7 @@ def stop_sandbox(box: Sandbox) -> None:
 def sandbox() -> Sandbox:
     box = start_sandbox(f"test-{os.getpid()}")
     prompts.build(prompts.Catalog.load(prompts.packaged_catalog()), Path(box.settings.prompts.dir))
+    seed_demo(Path(box.settings.crm.sqlite_path), date.today())
     yield box
     stop_sandbox(box)
 

@@ -28,7 +28,8 @@ def test_all_green_against_the_sandbox(sandbox):
     code, lines = run_check(sandbox.state["config"])
     assert code == 0, lines
     assert verdicts(lines) == {"config": "ok", "ari": "ok", "stasis-app": "ok", "ami": "ok",
-                               "vad-model": "ok", "stt-model": "ok", "prompts": "ok", "intent": "ok"}
+                               "vad-model": "ok", "stt-model": "ok", "prompts": "ok", "intent": "ok",
+                               "flows": "ok", "crm": "ok"}
     assert any("Asterisk 22." in line for line in lines)
 
 
@@ -45,7 +46,8 @@ def test_wrong_ami_secret_is_named(sandbox):
     code, lines = run_check(sandbox.state["config"], WARMLINE_AMI__PASSWORD="nope")
     assert code == 1
     assert verdicts(lines) == {"config": "ok", "ari": "ok", "stasis-app": "ok", "ami": "FAIL",
-                               "vad-model": "ok", "stt-model": "ok", "prompts": "ok", "intent": "ok"}
+                               "vad-model": "ok", "stt-model": "ok", "prompts": "ok", "intent": "ok",
+                               "flows": "ok", "crm": "ok"}
     assert "ami.username/ami.password" in lines[3]
 
 
@@ -54,6 +56,7 @@ def test_asterisk_down_is_named(sandbox):
                             WARMLINE_AMI__PORT=str(free_port()))
     assert code == 1
     assert verdicts(lines) == {"config": "ok", "ari": "FAIL", "stasis-app": "FAIL", "ami": "FAIL",
-                               "vad-model": "ok", "stt-model": "ok", "prompts": "ok", "intent": "ok"}
+                               "vad-model": "ok", "stt-model": "ok", "prompts": "ok", "intent": "ok",
+                               "flows": "ok", "crm": "ok"}
     assert "unreachable" in lines[1] and "is it running?" in lines[1]
     assert "AMI unreachable" in lines[3]

@@ -120,10 +120,10 @@ class Conversation:
 
     # --- understanding --------------------------------------------------------------------------
 
-    def understand(self, text: str) -> tuple[Classification, Turn]:
+    def understand(self, text: str, *, answer: bool = False) -> tuple[Classification, Turn]:
         result = self.classifier.classify(text)
         self.turns += 1
-        self.emit(CallerTurn, turn=self.turns, text=result.text, intent=result.intent,
+        self.emit(CallerTurn, turn=self.turns, text=result.text, answer=answer, intent=result.intent,
                   confidence=result.confidence, action=result.action,
                   entities=tuple((e["kind"], e["value"]) for e in result.entities), sentiment=result.sentiment)
         return result, Turn(text=result.text, intent=result.intent, confidence=result.confidence,
@@ -136,7 +136,7 @@ class Conversation:
 
     def hear_answer(self, text: str) -> None:
         """An answer to a specific question can still ask for a person, opt out, or show anger."""
-        _, turn = self.understand(text)
+        _, turn = self.understand(text, answer=True)
         self.escalate_if(self.triggers.on_answer(turn))
 
     # --- the CRM --------------------------------------------------------------------------------
@@ -223,11 +223,11 @@ class Dialogue:
                 continue
             after = await self.conv.listen(prompts.anything_else)
             if isinstance(after, Said) and answers.is_done(after.text):
-                self.conv.understand(after.text)
+                self.conv.understand(after.text, answer=True)
                 await self.conv.say(prompts.goodbye)
                 return Ending("contained")
             if isinstance(after, Said) and answers.yes_no(after) is True and len(after.text.split()) <= 3:
-                self.conv.understand(after.text)
+                self.conv.understand(after.text, answer=True)
                 question = prompts.what_else
                 continue
             pending = after if isinstance(after, Said) else None

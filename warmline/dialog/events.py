@@ -18,6 +18,7 @@ class CallerTurn(CallEvent):
 
     turn: int
     text: str
+    answer: bool  # True: the answer to a specific question (a date, yes/no), not a request
     intent: str
     confidence: float
     action: str  # the intent policy's verdict: "contain" | "escalate" | "clarify"

@@ -25,7 +25,7 @@ def route_for(ending: Ending, journal: CallJournal) -> Route:
 def variables(ending: Ending, journal: CallJournal) -> dict[str, str]:
     esc = ending.escalation
     verified = [e for e in journal.of_type(IdentityChecked) if e.verified]
-    turns = journal.of_type(CallerTurn)
+    turns = [t for t in journal.of_type(CallerTurn) if not t.answer]
     intent = (esc.intent if esc else None) or next((t.intent for t in turns if t.action != "clarify"), "")
     values = {
         "WARMLINE_CALL_ID": journal.call_id,
