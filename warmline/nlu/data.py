@@ -110,9 +110,13 @@ def _typo(text: str, rng: random.Random) -> str:
     return "".join(chars)
 
 
-def folds(examples: list[Example], k: int) -> list[int]:
-    """A stable k-fold assignment by text hash: the same utterance is always in the same fold."""
-    return [int(hashlib.sha256(ex.text.encode()).hexdigest()[:8], 16) % k for ex in examples]
+def holdout(examples: list[Example], share: float = 0.15) -> tuple[list[Example], list[Example]]:
+    """A stable split by text hash: the same utterance is always on the same side."""
+    train, held = [], []
+    for ex in examples:
+        h = int(hashlib.sha256(ex.text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (held if h < share else train).append(ex)
+    return train, held
 
 
 def data_version(*parts: list[Example]) -> str:
