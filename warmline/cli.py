@@ -135,7 +135,7 @@ def check_flows(settings: Settings) -> CheckResult:
     from .dialog.build import flows_path, load_checked_flows
 
     try:
-        flows = load_checked_flows(settings.dialog, load_catalog(settings))
+        flows = load_checked_flows(settings.dialog, prompts.load_catalog(settings.prompts))
     except WarmlineError as exc:
         return CheckResult("flows", False, str(exc))
     return CheckResult("flows", True, f"{len(flows.intents)} intent flows in {flows_path(settings.dialog)}")
@@ -155,13 +155,9 @@ async def check_crm(settings: Settings) -> CheckResult:
     return CheckResult("crm", True, f"{settings.crm.backend} CRM answers for {agency.name}")
 
 
-def load_catalog(settings: Settings) -> prompts.Catalog:
-    return prompts.Catalog.load(Path(settings.prompts.catalog) if settings.prompts.catalog else prompts.packaged_catalog())
-
-
 def check_prompts(settings: Settings) -> CheckResult:
     try:
-        catalog = load_catalog(settings)
+        catalog = prompts.load_catalog(settings.prompts)
     except WarmlineError as exc:
         return CheckResult("prompts", False, str(exc))
     cfg = settings.prompts
@@ -174,7 +170,7 @@ def check_prompts(settings: Settings) -> CheckResult:
 
 
 def prompts_command(settings: Settings, action: str) -> int:
-    catalog = load_catalog(settings)
+    catalog = prompts.load_catalog(settings.prompts)
     cfg = settings.prompts
     if action == "list":
         stale = set(prompts.unbuilt(catalog, Path(cfg.dir), cfg.engine, cfg.voice or None))

@@ -19,11 +19,9 @@ from .core.events import CallEnded, CallEvent
 from .core.services import build_services
 from .core.store import EventStore
 from .crm.seed import DEMO_CALLER, seed_demo
-from .crm.sqlite import SqliteCrm
-from .dialog.build import ConversationKit, load_checked_flows
+from .dialog.build import open_conversation
 from .dialog.events import ActionTaken, CallerTurn, ConversationEnded, EscalationDecided, IdentityChecked
 from .logs import setup_logging
-from .nlu.classify import Classifier
 from .scripted import Journals, Script, Voices, converse
 
 KEYS = f"keys:{DEMO_CALLER.policy_number}#"
@@ -53,18 +51,14 @@ def sandbox_state(name: str) -> dict:
 
 
 async def run_demo(sandbox: str) -> int:
-    from .cli import load_catalog
-
     state = sandbox_state(sandbox)
     settings = load_settings(state["config"])
     setup_logging("WARNING", settings.log.format, settings.secrets())
     home = Path(state["instance_dir"])
-    await asyncio.to_thread(prompts.build, load_catalog(settings), Path(settings.prompts.dir),
+    await asyncio.to_thread(prompts.build, prompts.load_catalog(settings.prompts), Path(settings.prompts.dir),
                             settings.prompts.engine, settings.prompts.voice or None)
     seed_demo(Path(settings.crm.sqlite_path), date.today())
-    crm = await SqliteCrm.open(settings.crm.sqlite_path)
-    kit = ConversationKit(load_checked_flows(settings.dialog, load_catalog(settings)), crm,
-                          Classifier(settings.nlu), settings.nlu)
+    kit = await open_conversation(settings)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
     journals, store = Journals(), EventStore(Path(settings.store.path))
     voices = Voices(home / "sounds", f"{state['instance_dir_inside']}/sounds")
@@ -90,7 +84,7 @@ async def run_demo(sandbox: str) -> int:
         await serving
         services.close()
         store.close()
-        await crm.close()
+        await kit.crm.close()
     leftovers = await _leftovers(settings)  # handed-off callers are still with the sandbox operator
     print(f"after the calls: {leftovers}; every event is stored in {settings.store.path}")
     return 1 if failures or leftovers != "no channels, no bridges" else 0

@@ -10,13 +10,9 @@ from pathlib import Path
 import pytest
 
 from warmline.ari_app.simulate import CallerSimulator
-from warmline.core.events import CallEnded
 from warmline.core.store import EventStore
 from warmline.crm.seed import DEMO_CALLER, seed_demo
-from warmline.crm.sqlite import SqliteCrm
-from warmline.dialog.build import ConversationKit, load_checked_flows
-from warmline.cli import load_catalog
-from warmline.nlu.classify import Classifier
+from warmline.dialog.build import open_conversation
 from warmline.scripted import Journals, Voices, converse
 
 from .conftest import PbxObserver, running_app, wait_until_empty
@@ -26,12 +22,11 @@ POLICY_KEYS = f"keys:{DEMO_CALLER.policy_number}#"
 
 @pytest.fixture
 async def kit(sandbox, tmp_path):
-    settings = sandbox.settings
-    seed_demo(tmp_path / "crm.sqlite3", date.today())
-    crm = await SqliteCrm.open(tmp_path / "crm.sqlite3")
-    flows = load_checked_flows(settings.dialog, load_catalog(settings))
-    yield ConversationKit(flows, crm, Classifier(settings.nlu), settings.nlu)
-    await crm.close()
+    seed_demo(tmp_path / "crm.sqlite3", date.today())  # this test's own copy: calls write to it
+    crm_settings = sandbox.settings.crm.model_copy(update={"sqlite_path": str(tmp_path / "crm.sqlite3")})
+    kit = await open_conversation(sandbox.settings.model_copy(update={"crm": crm_settings}))
+    yield kit
+    await kit.crm.close()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Protocol
 from pathlib import Path
 
 from .errors import WarmlineError
+from .settings import PromptSettings
 from .tts import synthesize
 
 MANIFEST = ".warmline-prompts.json"
@@ -137,6 +138,11 @@ def build(catalog: Catalog, out_dir: Path, engine: str = "flite", voice: str | N
 
 def packaged_catalog() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "prompts-en.toml"
+
+
+def load_catalog(settings: PromptSettings) -> Catalog:
+    """The configured catalog, or the packaged English one."""
+    return Catalog.load(Path(settings.catalog) if settings.catalog else packaged_catalog())
 
 
 def unbuilt(catalog: Catalog, out_dir: Path, engine: str = "flite", voice: str | None = None) -> list[str]:

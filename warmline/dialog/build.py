@@ -48,10 +48,10 @@ class ConversationKit:
 
 async def open_conversation(settings) -> ConversationKit:
     """Flows checked against the catalog, the CRM opened, the intent model loaded: before any call."""
-    from ..cli import load_catalog
+    from ..core.prompts import load_catalog
     from ..crm.settings import open_crm
 
-    flows = load_checked_flows(settings.dialog, load_catalog(settings))
+    flows = load_checked_flows(settings.dialog, load_catalog(settings.prompts))
     classifier = Classifier(settings.nlu)
     crm = await open_crm(settings.crm)
     return ConversationKit(flows, crm, classifier, settings.nlu)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Callable, TypeVar
 
 from ..core.events import CallJournal
@@ -22,7 +22,7 @@ from . import answers
 from .events import CallerTurn, ConversationEnded, EscalationDecided, IdentityChecked, IntentResolved, KeysPressed
 from .flows import Flows
 from .port import CallerPort, HungUp, Keyed, Reply, Said, Silence
-from .steps import STEPS, Missing, NeedsStaff, Resolved, Transfer, Unresolved
+from .steps import STEPS, Missing, NeedsStaff, Transfer, Unresolved
 from .triggers import Escalation, Reason, Triggers, Turn
 
 log = logging.getLogger(__name__)
@@ -141,21 +141,17 @@ class Conversation:
 
     # --- the CRM --------------------------------------------------------------------------------
 
-    async def read(self, pending):
+    async def read(self, pending, action: str = "crm_read"):
+        """Await a CRM call; a failure hands the caller to a person (a flow cannot go on without it)."""
         try:
             return await pending
         except CrmError as exc:
-            log.warning("CRM read failed: %s", exc)
-            self.escalate_if(self.triggers.on_action_failed(self.intent or "", "crm_read"))
-            raise CallOver(self.escalation(Escalation(Reason.ACTION_FAILED, self.intent, "CRM read failed")))
-
-    async def write(self, action: str, pending):
-        try:
-            return await pending
-        except CrmError as exc:
-            log.warning("CRM write for %s failed: %s", action, exc)
+            log.warning("CRM %s failed: %s", action, exc)
             self.escalate_if(self.triggers.on_action_failed(self.intent or "", action))
             raise CallOver(self.escalation(Escalation(Reason.ACTION_FAILED, self.intent, f"{action} failed")))
+
+    async def write(self, action: str, pending):
+        return await self.read(pending, action)
 
     async def verification_failed(self, attempt: int, why: str, prompt: str | None) -> None:
         self.emit(IdentityChecked, verified=False, method="", attempt=attempt, contact_id=None, policy_id=None, name="", why=why)

@@ -19,7 +19,7 @@ from ..core.events import CallerUtterance, CallJournal
 from ..core.listening import ListeningSession
 from ..core.prompts import CallVoice, Outcome, Prompt
 from ..core.services import SpeechServices
-from ..core.session import CallInfo, Route, SessionFactory, SessionResult
+from ..core.session import CallInfo, SessionFactory, SessionResult
 from .dialogue import Dialogue, Ending
 from .handoff import route_for
 from .port import HungUp, Keyed, Reply, Said, Silence
