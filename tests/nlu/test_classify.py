@@ -57,24 +57,32 @@ def test_runtime_needs_no_scikit_learn_or_torch():
 
 @pytest.fixture(scope="module")
 def classifier():
-    return Classifier(NluSettings())
+    """The committed model at the operating point its training run chose (card thresholds)."""
+    card = json.loads((default_model_dir() / "card.json").read_text())
+    return Classifier(NluSettings(**card["thresholds"]))
 
 
-@pytest.mark.parametrize("name, min_accuracy", [("phone", 0.92), ("chat", 0.85)])
-def test_independently_written_eval_sets_stay_above_their_floors(classifier, name, min_accuracy):
+# Floors just below what the committed model measures (card.json "eval_*"), never below the issue's
+# targets where they are met: accuracy 95% phone / 85% chat, regulated answered "contain" ≤ 1%,
+# routine answered "contain" ≥ 90%.
+@pytest.mark.parametrize("name, min_accuracy, max_leak, min_kept", [
+    ("phone", 0.955, 0.005, 0.945),
+    ("chat", 0.90, 0.01, 0.905),
+])
+def test_independently_written_eval_sets_stay_above_their_floors(classifier, name, min_accuracy, max_leak, min_kept):
     """Regression floors for the committed model on data it never saw (README has the numbers)."""
     rows = read_eval(REPO / f"models/intents/eval/{name}.tsv")
     results = [(classifier.classify(r.text), r.intent) for r in rows]
     accuracy = sum(c.intent == truth for c, truth in results) / len(results)
     leak = [c.action == "contain" for c, truth in results if truth in ESCALATE]
-    assert accuracy >= min_accuracy
-    assert sum(leak) / len(leak) <= 0.01  # regulated requests answered "contain": at most 1%
     kept = [c.action == "contain" for c, truth in results if truth in CONTAIN]
-    assert sum(kept) / len(kept) >= 0.75
+    assert accuracy >= min_accuracy
+    assert sum(leak) / len(leak) <= max_leak  # regulated requests answered "contain"
+    assert sum(kept) / len(kept) >= min_kept  # routine requests the AI handles itself
 
 
 def test_training_is_reproducible(tmp_path):
-    """`warmline train` rebuilds the committed model from the committed data."""
+    """`warmline train` rebuilds the committed model from the committed data (5-fold CV + final fit, ~2.5 min)."""
     done = subprocess.run([sys.executable, "-m", "warmline.cli", "train", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr

@@ -22,7 +22,7 @@ CLINC_EXCLUDED = {
     "expiration_date", "application_status", "user_name", "change_user_name", "who_do_you_work_for",
     "new_card", "report_lost_card", "car_rental", "jump_start", "tire_change", "routing",
 }
-CLINC_PER_INTENT = 6
+CLINC_PER_INTENT = 10  # 6 → 10 left CV flat and sent 92.6% (was 90.6%) of CLINC val unrelated-domain requests to out_of_scope
 
 PREAMBLES = ("", "hi ", "hello ", "yeah hi ", "um ", "hi um ", "yes hello ", "so ", "hey there ",
              "hi I was calling because ", "yeah I'm calling to ", "good morning ", "okay so ")
@@ -110,13 +110,9 @@ def _typo(text: str, rng: random.Random) -> str:
     return "".join(chars)
 
 
-def holdout(examples: list[Example], share: float = 0.15) -> tuple[list[Example], list[Example]]:
-    """A stable split by text hash: the same utterance is always on the same side."""
-    train, held = [], []
-    for ex in examples:
-        h = int(hashlib.sha256(ex.text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        (held if h < share else train).append(ex)
-    return train, held
+def folds(examples: list[Example], k: int) -> list[int]:
+    """A stable k-fold assignment by text hash: the same utterance is always in the same fold."""
+    return [int(hashlib.sha256(ex.text.encode()).hexdigest()[:8], 16) % k for ex in examples]
 
 
 def data_version(*parts: list[Example]) -> str:
