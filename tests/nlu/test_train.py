@@ -49,3 +49,12 @@ def test_the_card_records_cross_validated_metrics_within_the_budget():
     cv = card["metrics"][f"cv_{CV_FOLDS}fold"]
     assert cv["rows"] == card["examples"]["warmline_train"]
     assert cv["escalate_answered_contain"] <= MAX_ESCALATE_LEAK
+
+
+def test_the_default_policy_is_the_operating_point_training_chose():
+    """`warmline classify` and a live call use the defaults; they must be the card's thresholds."""
+    from warmline.nlu.policy import NluSettings
+
+    card = json.loads((default_model_dir() / "card.json").read_text())
+    defaults = NluSettings()
+    assert {k: getattr(defaults, k) for k in card["thresholds"]} == card["thresholds"]

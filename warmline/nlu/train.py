@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import (
-    Example, augment, data_version, folds, read_clinc, read_eval, read_train_dir,
+    Example, augment, data_version, folds, read_clinc, read_eval, read_train_dir, unseen,
 )
 from .features import Featurizer
 from .model import CARD_FILE, MODEL_FILE, VOCAB_FILE, IntentModel, Scores
@@ -211,7 +211,9 @@ def train(repo: Path, out: Path, clinc: Path) -> dict:
     for name in ("phone", "chat"):
         path = repo / f"models/intents/eval/{name}.tsv"
         if path.is_file():
-            evals[f"eval_{name}"] = evaluate(model, policy, read_eval(path))
+            rows = read_eval(path)
+            evals[f"eval_{name}"] = evaluate(model, policy, unseen(rows, own)) | {
+                "left_out_as_seen_in_training": len(rows) - len(unseen(rows, own))}
     card = {
         "model": "linear (multinomial logistic regression) over word 1-2-grams and char 2-5-grams, TF-IDF",
         "data_version": data_version(own, clinc_train),
