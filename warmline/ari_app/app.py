@@ -18,6 +18,8 @@ from ..core.session import SessionFactory
 from ..logs import call_id_var
 from .call import CallHandler
 from .client import AriClient, AriUnreachable, auth_header
+from .console import ConsolePush
+from .transfer import PRODUCER_ROLE, ProducerLeg
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,9 @@ class StasisApp:
         self.listeners: list[Listener] = list(listeners)
         self.calls: dict[str, CallHandler] = {}  # caller channel id → handler
         self.media_owner: dict[str, CallHandler] = {}  # media channel id → handler
+        self.legs: dict[str, ProducerLeg] = {}  # producer channel id → its leg, while a transfer rings it
+        self.talks: dict[str, tuple[str, ...]] = {}  # bridge id → caller and producer talking there
+        self.console: ConsolePush | None = ConsolePush.from_settings(settings.handoff)
         self.client: AriClient  # set in run()
         self.connected = asyncio.Event()
         self.connections = 0  # successful (re)connects, for tests and status
@@ -138,6 +143,14 @@ class StasisApp:
         kind = event.get("type")
         channel = event.get("channel") or {}
         channel_id = channel.get("id", "")
+        if kind == "PlaybackFinished":
+            channel_id = (event.get("playback") or {}).get("target_uri", "").removeprefix("channel:")
+        if leg := self.legs.get(channel_id):
+            leg.on_event(event)
+            return
+        if kind in ("StasisEnd", "ChannelDestroyed") and (talk := self._talk_of(channel_id)):
+            self._spawn(self._end_talk(talk), f"talk-end-{talk}")
+            return
         if kind == "StasisStart":
             self._on_stasis_start(channel, event)
         elif kind == "PlaybackFinished":
@@ -158,9 +171,9 @@ class StasisApp:
         channel_id = channel["id"]
         if owner := self.media_owner.get(channel_id):
             owner.on_owned_stasis_start(channel_id)
-        elif channel_id in self.calls:
+        elif channel_id in self.calls or self._talk_of(channel_id):
             return
-        elif channel.get("name", "").startswith(MEDIA_CHANNEL_PREFIXES):
+        elif channel.get("name", "").startswith(MEDIA_CHANNEL_PREFIXES) or _is_producer_leg(event):
             log.warning("hanging up a media channel no call owns", extra={"channel": channel_id})
             self._spawn(self.client.delete(f"/channels/{channel_id}", missing_ok=True), f"stray-{channel_id}")
         else:
@@ -173,6 +186,21 @@ class StasisApp:
         context.run(call_id_var.set, handler.call_id)
         handler.task = asyncio.create_task(handler.run(), name=f"call-{handler.call_id}", context=context)
         return handler
+
+    # --- callers talking to producers ---------------------------------------------------------
+
+    def adopt_talk(self, bridge_id: str, channel_ids: tuple[str, ...]) -> None:
+        """A caller and a producer share this bridge: when either leaves, the other is hung up."""
+        self.talks[bridge_id] = channel_ids
+
+    def _talk_of(self, channel_id: str) -> str | None:
+        return next((b for b, members in self.talks.items() if channel_id in members), None)
+
+    async def _end_talk(self, bridge_id: str) -> None:
+        for channel_id in self.talks.pop(bridge_id, ()):
+            await self.client.delete(f"/channels/{channel_id}", missing_ok=True)
+        await self.client.delete(f"/bridges/{bridge_id}", missing_ok=True)
+        log.info("transferred call ended", extra={"bridge": bridge_id})
 
     def _spawn(self, coro, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -194,22 +222,38 @@ class StasisApp:
         for handler in list(self.calls.values()):
             if handler.channel_id not in present:
                 handler.on_caller_gone("pbx_lost")
-        owned = set(self.calls) | set(self.media_owner)
+        bridges = await self.client.get("/bridges")
+        await self._reconcile_talks(bridges, present)
+        talking = {c for members in self.talks.values() for c in members}
+        owned = set(self.calls) | set(self.media_owner) | set(self.legs) | talking
         for channel_id in present - owned:
             await self._settle_orphan(channel_id)
-        live_bridges = {h.bridge_id for h in self.calls.values()}
+        live_bridges = {h.bridge_id for h in self.calls.values()} | set(self.talks)
+        live_bridges |= {f"wl-{h.call_id}-hold" for h in self.calls.values()}
         prefix = f"{self.settings.ari.app}:"
-        for bridge in await self.client.get("/bridges"):
+        for bridge in bridges:
             if bridge.get("name", "").startswith(prefix) and bridge["id"] not in live_bridges:
                 log.info("removing a bridge left by an earlier run", extra={"bridge": bridge["id"]})
                 await self.client.delete(f"/bridges/{bridge['id']}", missing_ok=True)
+
+    async def _reconcile_talks(self, bridges: list[dict[str, Any]], present: set[str]) -> None:
+        """Callers already talking to producers are left alone (and watched); a half-ended talk is ended."""
+        for bridge in bridges:
+            if not bridge.get("name", "").endswith(":talk") or bridge["id"] in self.talks:
+                continue
+            members = tuple(c for c in bridge.get("channels", []) if c in present)
+            if len(members) >= 2:
+                self.adopt_talk(bridge["id"], members)
+            elif bridge.get("name", "").startswith(f"{self.settings.ari.app}:"):
+                self.talks[bridge["id"]] = members
+                await self._end_talk(bridge["id"])
 
     async def _settle_orphan(self, channel_id: str) -> None:
         channel = await self.client.get(f"/channels/{channel_id}", missing_ok=True)
         if channel is None:
             return
-        if channel.get("name", "").startswith(MEDIA_CHANNEL_PREFIXES):
-            await self.client.delete(f"/channels/{channel_id}", missing_ok=True)
+        if channel.get("name", "").startswith(MEDIA_CHANNEL_PREFIXES) or channel_id.startswith("wl-"):
+            await self.client.delete(f"/channels/{channel_id}", missing_ok=True)  # ours: media, snoop, producer
             return
         fb = self.settings.fallback
         log.warning("handing a caller left by an earlier run to the fallback", extra={"channel": channel_id})
@@ -232,6 +276,12 @@ def _handshake_hint(status: int) -> str:
     if status == 404:
         return "no ARI here: check ari.url and that res_ari is loaded and http.conf enabled"
     return "check ari.url and Asterisk's http.conf"
+
+
+def _is_producer_leg(event: dict[str, Any]) -> bool:
+    """A producer leg whose transfer is gone (an earlier run's): it must not become a 'caller'."""
+    args = event.get("args") or []
+    return bool(args) and args[0] == PRODUCER_ROLE
 
 
 def _log_task_error(task: asyncio.Task) -> None:

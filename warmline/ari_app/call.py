@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.events import CallEnded, CallFailed, CallJournal, CallStarted, MediaConnected, MediaEnded
 from ..core.privacy import mask_number
-from ..core.session import CallInfo, CallSession, Route, SessionResult
+from ..core.session import CallInfo, CallSession, SessionResult
 from ..logs import call_id_var
+from ..handoff.payload import load_payload_from
 from .media import MediaLeg, make_leg
+from .transfer import AttendedTransfer
 from .voice import AriVoice
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ class CallHandler:
         self.in_stasis = {self.media_channel_id: asyncio.Event(), self.snoop_channel_id: asyncio.Event()}
         self.end_reason: str | None = None  # first cause wins: a hand-off is not a hang-up
         self.task: asyncio.Task | None = None
+        self.media_released = False
         self.session: CallSession | None = None
         prompts = app.settings.prompts
         self.voice = AriVoice(self.client, self.channel_id, prompts.asterisk_dir or prompts.dir)
@@ -102,6 +105,9 @@ class CallHandler:
             log.info("media connected", extra={"transport": leg.transport})
             stage = "session"
             result = await self._converse(leg)
+            stage = "handoff"
+            await self._release_media(leg)  # Warmline stops listening before anyone else picks up
+            await self._follow(result)
         except asyncio.CancelledError:
             await self._to_fallback("warmline_stopping")
             self.end_reason = self.end_reason or "shutdown"
@@ -146,36 +152,46 @@ class CallHandler:
                 await leg.close()  # ends the audio; the session finishes what it heard
                 done, _ = await asyncio.wait({session_task}, timeout=SESSION_DRAIN_S)
                 return session_task.result() if done else None
-            result = session_task.result()  # re-raises a crashed session
-            if not self.app.connected.is_set():
-                self.end_reason = self.end_reason or "pbx_lost"  # media ended because Asterisk went away
-            elif result.route is not None:
-                await self._follow(result.route)
-            else:  # the session ended but nobody routed the caller: a person takes over
-                await self._to_fallback("session_ended")
-            return result
+            return session_task.result()  # re-raises a crashed session
         finally:
             for task in (session_task, gone_task):
                 task.cancel()
             await asyncio.gather(session_task, gone_task, return_exceptions=True)
 
-    async def _follow(self, route: Route) -> None:
-        """Hang up a contained call, or continue the caller into the hand-off context."""
+    async def _follow(self, result: SessionResult | None) -> None:
+        """Hang up a contained call; hand anyone else to a producer, or on into the dialplan."""
         if self.caller_gone.is_set():
+            return
+        if not self.app.connected.is_set():
+            self.end_reason = self.end_reason or "pbx_lost"  # media ended because Asterisk went away
+            return
+        route = result.route if result else None
+        if route is None:  # the session ended but nobody routed the caller: a person takes over
+            await self._to_fallback("session_ended")
             return
         if route.target is None:
             self.end_reason = route.outcome
             await self.client.delete(f"/channels/{self.channel_id}", missing_ok=True)
             return
-        self.end_reason = f"handed_to_{route.target}"  # before the request: its StasisEnd can arrive first
-        for name, value in route.variables:  # `__`: inherited by every channel the dialplan dials
+        variables = dict(route.variables)
+        for name, value in variables.items():  # `__`: inherited by every channel dialled from here on
             await self.client.post(f"/channels/{self.channel_id}/variable",
                                    params={"variable": f"__{name}", "value": value}, missing_ok=True)
+        self.end_reason = f"handed_to_{route.target}"
+        if await self._transfer(route.target, variables):
+            return
         handoff = self.app.settings.handoff
         await self.client.post(f"/channels/{self.channel_id}/continue", missing_ok=True, params={
             "context": handoff.context, "extension": route.target, "priority": 1,
         })
-        log.info("caller handed off", extra={"target": route.target})
+        log.info("caller handed to the dialplan", extra={"target": route.target})
+
+    async def _transfer(self, target: str, variables: dict[str, str]) -> bool:
+        """Ring producers ourselves (transfer mode): True once the caller is with one, or gone."""
+        payload = load_payload_from(self.journal)
+        if self.app.settings.handoff.mode != "transfer" or target == "payment" or payload is None:
+            return False
+        return await AttendedTransfer(self, payload, variables).run()
 
     async def _to_fallback(self, reason: str) -> None:
         """Send the caller to the human fallback in the dialplan (never leave them in silence)."""
@@ -195,7 +211,11 @@ class CallHandler:
             self.end_reason = None
             log.error("could not hand the caller to the fallback: %s", exc)
 
-    async def _teardown(self, leg: MediaLeg | None, result: SessionResult | None) -> None:
+    async def _release_media(self, leg: MediaLeg | None) -> None:
+        """Warmline's ears off the call: media leg, snoop and their bridge (safe to call twice)."""
+        if self.media_released:
+            return
+        self.media_released = True
         if leg is not None:
             await leg.close()
         self.app.media_owner.pop(self.media_channel_id, None)
@@ -208,6 +228,9 @@ class CallHandler:
             await self.client.delete(f"/bridges/{self.bridge_id}", missing_ok=True)
         except Exception as exc:  # PBX gone: nothing left to delete there
             log.debug("bridge cleanup: %s", exc)
+
+    async def _teardown(self, leg: MediaLeg | None, result: SessionResult | None) -> None:
+        await self._release_media(leg)
         frames = result.frames if result else 0
         seconds = result.audio_seconds if result else 0.0
         self.journal.emit(MediaEnded(call_id=self.call_id, frames=frames, audio_seconds=seconds))

@@ -42,6 +42,8 @@ class IdentityChecked(CallEvent):
     policy_id: str | None
     name: str  # the verified caller's name as the CRM has it ("" when not verified)
     why: str  # "" when verified; "no_such_policy" | "second_factor_mismatch" | "not_understood"
+    state: str = ""  # the verified caller's state (licensing), "" when not verified
+    line: str = ""  # the policy's line of business (routing skill), "" when not verified
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,6 +10,7 @@ import re
 
 from ..core.events import CallJournal
 from ..core.session import Route
+from ..handoff.payload import prepare
 from .dialogue import Ending
 from .events import CallerTurn, IdentityChecked
 
@@ -17,9 +18,13 @@ SUMMARY_MAX = 200
 
 
 def route_for(ending: Ending, journal: CallJournal) -> Route:
+    """The route out of the conversation; an escalation's payload is stored before it is returned."""
     if ending.target is None:
         return Route(ending.outcome)
-    return Route(ending.outcome, ending.target, tuple(variables(ending, journal).items()))
+    values = variables(ending, journal)
+    if ending.escalation is not None:
+        values["WARMLINE_PAYLOAD_ID"] = prepare(journal, ending.target).payload_id
+    return Route(ending.outcome, ending.target, tuple(values.items()))
 
 
 def variables(ending: Ending, journal: CallJournal) -> dict[str, str]:

@@ -85,7 +85,8 @@ async def _one_verification(conv: "Conversation", attempt: int) -> bool:
         return False
     conv.identity = (contact, policy)
     conv.emit(IdentityChecked, verified=True, method=method, attempt=attempt, contact_id=contact.id,
-              policy_id=policy.id, name=f"{contact.first_name} {contact.last_name}", why="")
+              policy_id=policy.id, name=f"{contact.first_name} {contact.last_name}", why="",
+              state=contact.state.upper(), line=str(policy.line))
     conv.triggers.on_verification(True)
     return True
 
