@@ -21,6 +21,8 @@ from .core.store import EventStore
 from .crm.seed import DEMO_CALLER, seed_demo
 from .dialog.build import open_conversation
 from .dialog.events import ActionTaken, CallerTurn, ConversationEnded, EscalationDecided, IdentityChecked
+from .handoff.events import HandoffPrepared, ProducerLost, TransferBridged, TransferPlanned
+from .handoff.routing import Producer
 from .logs import setup_logging
 from .scripted import Journals, Script, Voices, converse
 
@@ -42,6 +44,16 @@ CALLERS: tuple[tuple[str, Script], ...] = (
 )
 
 
+# The demo agency's producers: simulated desk phones on the sandbox (dialplan/sandbox), reached
+# over real SIP; the part of the address before @ says how each one behaves.
+PRODUCERS = (
+    Producer(name="Dana Reyes", endpoint="PJSIP/accept@producer-phones", queues=("licensed", "retention"),
+             states=("MA", "NH")),
+    Producer(name="Sam Ortiz", endpoint="PJSIP/decline@producer-phones", queues=("service",)),
+    Producer(name="Alex Kim", endpoint="PJSIP/accept@producer-phones", queues=("service", "claims")),
+)
+
+
 def sandbox_state(name: str) -> dict:
     home = Path(os.environ.get("WARMLINE_SANDBOX_HOME", Path(__file__).resolve().parent.parent / ".sandbox"))
     state_file = home / name / "sandbox.json"
@@ -53,6 +65,7 @@ def sandbox_state(name: str) -> dict:
 async def run_demo(sandbox: str) -> int:
     state = sandbox_state(sandbox)
     settings = load_settings(state["config"])
+    settings = settings.model_copy(update={"handoff": settings.handoff.model_copy(update={"producers": PRODUCERS})})
     setup_logging("WARNING", settings.log.format, settings.secrets())
     home = Path(state["instance_dir"])
     await asyncio.to_thread(prompts.build, prompts.load_catalog(settings.prompts), Path(settings.prompts.dir),
@@ -104,6 +117,15 @@ def describe(name: str, events: list[CallEvent]) -> str:
                 lines.append(f"    did: {event.action}: {event.result}")
             case EscalationDecided():
                 lines.append(f"    ESCALATED: reason {event.reason}, queue {event.queue} ({event.detail})")
+            case HandoffPrepared():
+                lines.append(f"    payload {event.payload_id} stored ({len(event.payload)} bytes)")
+            case TransferPlanned():
+                lines.append(f"    ringing in turn: {', '.join(event.ring) or 'nobody free'}"
+                             + (f"; skipped {', '.join(f'{n} ({w})' for n, w in event.skipped)}" if event.skipped else ""))
+            case ProducerLost():
+                lines.append(f"    {event.producer}: {event.why}")
+            case TransferBridged():
+                lines.append(f"    BRIDGED to {event.producer}: context on the channel before it rang")
             case ConversationEnded():
                 lines.append(f"    outcome: {event.outcome}")
             case CallEnded():

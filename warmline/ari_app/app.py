@@ -145,6 +145,8 @@ class StasisApp:
         channel_id = channel.get("id", "")
         if kind == "PlaybackFinished":
             channel_id = (event.get("playback") or {}).get("target_uri", "").removeprefix("channel:")
+        elif kind == "Dial":
+            channel_id = (event.get("peer") or {}).get("id", "")
         if leg := self.legs.get(channel_id):
             leg.on_event(event)
             return

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ..core.prompts import Prompt
 from ..handoff.events import (
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 
 PRODUCER_ROLE = "producer"  # appArgs of producer legs, so a restart can tell them from callers
 ANSWER_GRACE_S = 5.0  # beyond the ring timeout, for Asterisk to report how the dial ended
-BUSY_CAUSES = {17: "busy", 21: "rejected", 18: "no_answer", 19: "no_answer", 20: "unavailable", 3: "unreachable"}
+DIAL_STATUS = {"BUSY": "busy", "NOANSWER": "no_answer", "CONGESTION": "unavailable", "CHANUNAVAIL": "unavailable"}
+HANGUP_CAUSES = {17: "busy", 21: "rejected", 18: "no_answer", 19: "no_answer", 20: "unavailable", 3: "unreachable"}
 ACCEPT, DECLINE = "1", "2"
 
 
@@ -48,6 +50,7 @@ class ProducerLeg:
         self.answered = asyncio.Event()
         self.gone = asyncio.Event()
         self.cause = 0
+        self.dial_status = ""  # Asterisk's DIALSTATUS for this leg: BUSY, NOANSWER, ANSWER...
         self.keys: asyncio.Queue[str] = asyncio.Queue()
         self.voice: AriVoice | None = None
 
@@ -59,6 +62,10 @@ class ProducerLeg:
                 self.ringing.set()
             elif state == "Up":
                 self.answered.set()
+        elif kind == "ChannelHangupRequest" and event.get("cause"):
+            self.cause = int(event["cause"])  # comes before StasisEnd: why the dial failed
+        elif kind == "Dial" and event.get("dialstatus"):
+            self.dial_status = event["dialstatus"]
         elif kind == "ChannelDtmfReceived":
             self.keys.put_nowait(event.get("digit", ""))
         elif kind == "PlaybackFinished" and self.voice is not None:
@@ -116,10 +123,10 @@ class AttendedTransfer:
 
     async def _availability(self, producer: Producer) -> Availability:
         state, dnd = "UNKNOWN", False
-        device = producer.device or _device_of(producer.endpoint)
+        device = producer.state_device
         try:
             if device:
-                state = (await self.client.get(f"/deviceStates/{device}")).get("state", "UNKNOWN")
+                state = (await self.client.get(f"/deviceStates/{quote(device, safe='')}")).get("state", "UNKNOWN")
             if producer.dnd:  # AstDB, read through the caller's channel: ARI has no AstDB resource
                 got = await self.client.get(f"/channels/{self.caller}/variable",
                                             params={"variable": f"DB({producer.dnd})"})
@@ -215,7 +222,7 @@ class AttendedTransfer:
             return None
         if self.handler.caller_gone.is_set():
             return "caller_gone"
-        return BUSY_CAUSES.get(leg.cause, "no_answer") if leg.gone.is_set() else "no_answer"
+        return DIAL_STATUS.get(leg.dial_status) or HANGUP_CAUSES.get(leg.cause, "no_answer")
 
     async def _report_ringing(self, leg: ProducerLeg) -> None:
         await leg.ringing.wait()
@@ -323,8 +330,3 @@ def _header_safe(value: str) -> str:
 def _camel(name: str) -> str:
     """WARMLINE_CALLER_NAME → CallerName (AMI event keys)."""
     return "".join(part.capitalize() for part in name.removeprefix("WARMLINE_").split("_"))
-
-
-def _device_of(endpoint: str) -> str:
-    """PJSIP/1001 is its own device; Local channels and PJSIP/user@endpoint need `device` set."""
-    return endpoint if endpoint.upper().startswith("PJSIP/") and "@" not in endpoint else ""

@@ -19,7 +19,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from ..core.events import CallEvent, CallJournal, CallStarted, PromptStarted
 from ..core.store import EventStore
-from ..dialog.events import ActionTaken, CallerTurn, EscalationDecided, IdentityChecked, KeysPressed
+from ..dialog.events import (
+    ActionTaken,
+    CallerTurn,
+    EscalationDecided,
+    IdentityChecked,
+    KeysPressed,
+)
 from .errors import HandoffError
 from .events import HandoffPrepared
 
@@ -194,6 +200,8 @@ def _problem(error: dict) -> str:
     where = ".".join(str(p) for p in error["loc"]) or "payload"
     if error["type"] == "extra_forbidden":
         fix = f"remove it (schema version {SCHEMA_VERSION} has no such field)"
+    elif error["type"] == "json_invalid":
+        fix = "send the payload as one JSON object, as HandoffPayload.model_dump_json() writes it"
     elif error["loc"] == ("schema_version",):
         fix = f"this Warmline reads schema_version {SCHEMA_VERSION} only: upgrade the side that wrote it"
     else:
