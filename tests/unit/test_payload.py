@@ -272,3 +272,16 @@ def test_the_latest_payload_wins(tmp_path):
     again = prepare(journal, "complex")  # re-planned to another queue
     assert load_payload(store, CALL) == again and again.skills.queue == "complex"
     assert load_payload_from(CallJournal("quiet")) is None
+
+
+def test_a_spoken_second_factor_is_withheld_from_the_transcript():
+    """The producer learns the check passed, never the date of birth or ZIP the caller said."""
+    events = [started(), prompt(1, "verify_dob"),
+              turn(3, 2, "march fifth nineteen eighty", "out_of_scope", answer=True, action="clarify"),
+              prompt(4, "verify_zip_retry"), turn(6, 3, "oh two one oh eight", "out_of_scope", answer=True),
+              prompt(7, "anything_else"), turn(9, 4, "no that's all", "out_of_scope", answer=True),
+              escalation(10)]
+    payload = build_payload(events, queue="service", now=T0 + 11)
+    said = [line.text for line in payload.transcript if line.speaker == "caller"]
+    assert said == ["[identity answer withheld]", "[identity answer withheld]", "no that's all"]
+    assert "nineteen eighty" not in payload.model_dump_json()

@@ -35,6 +35,9 @@ class MediaLeg(Protocol):
     async def close(self) -> None: ...
 
 
+WS_CLOSE_TIMEOUT_S = 0.3
+
+
 class _QueuedLeg:
     """Shared plumbing: a bounded queue of chunks that ends with a sentinel."""
 
@@ -129,7 +132,10 @@ class WebSocketLeg(_QueuedLeg):
             return
         self.closed = True
         if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+            try:  # Asterisk does not always answer the close frame; hanging up the channel ends it anyway
+                await asyncio.wait_for(self._ws.close(), WS_CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                log.debug("media websocket close not acknowledged; hanging up its channel")
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRODUCER_ROLE = "producer"  # appArgs of producer legs, so a restart can tell them from callers
-ANSWER_GRACE_S = 5.0  # beyond the ring timeout, for Asterisk to report how the dial ended
+ANSWER_GRACE_S = 5.0
+IN_APP_TIMEOUT_S = 2.0  # beyond the ring timeout, for Asterisk to report how the dial ended
 DIAL_STATUS = {"BUSY": "busy", "NOANSWER": "no_answer", "CONGESTION": "unavailable", "CHANUNAVAIL": "unavailable"}
 HANGUP_CAUSES = {17: "busy", 21: "rejected", 18: "no_answer", 19: "no_answer", 20: "unavailable", 3: "unreachable"}
 ACCEPT, DECLINE = "1", "2"
@@ -46,6 +47,7 @@ class ProducerLeg:
     def __init__(self, channel_id: str, producer: Producer) -> None:
         self.channel_id = channel_id
         self.producer = producer
+        self.in_app = asyncio.Event()  # StasisStart seen: only now may it be dialled
         self.ringing = asyncio.Event()
         self.answered = asyncio.Event()
         self.gone = asyncio.Event()
@@ -56,7 +58,9 @@ class ProducerLeg:
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        if kind == "ChannelStateChange":
+        if kind == "StasisStart":
+            self.in_app.set()
+        elif kind == "ChannelStateChange":
             state = (event.get("channel") or {}).get("state")
             if state in ("Ringing", "Ring"):
                 self.ringing.set()
@@ -187,6 +191,7 @@ class AttendedTransfer:
                                                   endpoint=leg.producer.endpoint, attempt=attempt,
                                                   channel_id=leg.channel_id))
         await self._announce(leg)
+        await asyncio.wait_for(leg.in_app.wait(), IN_APP_TIMEOUT_S)  # the create reply can beat StasisStart
         await self.client.post(f"/channels/{leg.channel_id}/dial", params={"timeout": self.settings.ring_timeout_s})
 
     def _leg_variables(self, producer: Producer) -> dict[str, str]:

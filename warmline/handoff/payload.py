@@ -30,6 +30,8 @@ from .errors import HandoffError
 from .events import HandoffPrepared
 
 SCHEMA_VERSION = 1
+SECRET_QUESTIONS = ("verify_dob", "verify_zip")  # their answers never leave the identity check
+WITHHELD = "[identity answer withheld]"
 DISCLOSURE_PROMPT = "greeting"  # flows' prompts.greeting: the prompt that tells the caller it is an AI
 
 
@@ -145,14 +147,19 @@ def actions(events: Sequence[CallEvent]) -> tuple[ActionRecord, ...]:
 
 
 def transcript(events: Sequence[CallEvent]) -> tuple[TranscriptLine, ...]:
-    """Both sides in journal (= time) order; keyed digits as the event has them (masked if private)."""
-    lines = []
+    """Both sides in journal (= time) order; keyed digits as the event has them (masked if private).
+
+    An answer to a second-factor question (date of birth, ZIP) is an identity secret: a producer
+    needs to know the check passed, not the answer, so it is withheld."""
+    lines, asked = [], ""
     for e in events:
         if isinstance(e, CallerTurn):
-            lines.append(TranscriptLine(at=_utc(e.at), speaker="caller", text=e.text))
+            secret = e.answer and asked.split(" ", 1)[0].startswith(SECRET_QUESTIONS)
+            lines.append(TranscriptLine(at=_utc(e.at), speaker="caller", text=WITHHELD if secret else e.text))
         elif isinstance(e, KeysPressed):
             lines.append(TranscriptLine(at=_utc(e.at), speaker="caller", text=f"keyed {e.digits}"))
         elif isinstance(e, PromptStarted):
+            asked = e.prompt
             lines.append(TranscriptLine(at=_utc(e.at), speaker="warmline", text=e.prompt))
     return tuple(lines)
 
