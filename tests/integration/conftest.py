@@ -29,6 +29,8 @@ from warmline.core.events import CallEvent, CallStarted
 from warmline.core import prompts
 from warmline.crm.seed import seed_demo
 from warmline.core.session import CallSession
+from warmline.dialog.build import open_conversation
+from warmline.scripted import Voices
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = REPO / "scripts" / "asterisk-sandbox"
@@ -221,3 +223,24 @@ def pbx_time(event: dict) -> float:
     from datetime import datetime
 
     return datetime.strptime(event["timestamp"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+
+
+@pytest.fixture
+async def kit(sandbox, tmp_path):
+    """The conversation as serve opens it, on this test's own copy of the demo CRM (calls write to it)."""
+    seed_demo(tmp_path / "crm.sqlite3", date.today())
+    crm_settings = sandbox.settings.crm.model_copy(update={"sqlite_path": str(tmp_path / "crm.sqlite3")})
+    kit = await open_conversation(sandbox.settings.model_copy(update={"crm": crm_settings}))
+    yield kit
+    await kit.crm.close()
+
+
+@pytest.fixture
+def voices(sandbox) -> Voices:
+    """Scripted callers' words, rendered where the sandbox Asterisk can play them."""
+    folder = Path(sandbox.state["instance_dir"]) / "sounds"
+    return Voices(folder, f"{sandbox.state['instance_dir_inside']}/sounds")
+
+
+def of(events, kind: str) -> list:
+    return [e for e in events if type(e).__name__ == kind]

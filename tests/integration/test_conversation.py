@@ -4,35 +4,16 @@ the PBX's own events say what happened."""
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-
 import pytest
 
 from warmline.ari_app.simulate import CallerSimulator
 from warmline.core.store import EventStore
-from warmline.crm.seed import DEMO_CALLER, seed_demo
-from warmline.dialog.build import open_conversation
-from warmline.scripted import Journals, Voices, converse
+from warmline.crm.seed import DEMO_CALLER
+from warmline.scripted import Journals, converse
 
-from .conftest import PbxObserver, running_app, wait_until_empty
+from .conftest import PbxObserver, of, running_app, wait_until_empty
 
 POLICY_KEYS = f"keys:{DEMO_CALLER.policy_number}#"
-
-
-@pytest.fixture
-async def kit(sandbox, tmp_path):
-    seed_demo(tmp_path / "crm.sqlite3", date.today())  # this test's own copy: calls write to it
-    crm_settings = sandbox.settings.crm.model_copy(update={"sqlite_path": str(tmp_path / "crm.sqlite3")})
-    kit = await open_conversation(sandbox.settings.model_copy(update={"crm": crm_settings}))
-    yield kit
-    await kit.crm.close()
-
-
-@pytest.fixture
-def voices(sandbox) -> Voices:
-    folder = Path(sandbox.state["instance_dir"]) / "sounds"
-    return Voices(folder, f"{sandbox.state['instance_dir_inside']}/sounds")
 
 
 async def call_with(sandbox, ari, kit, voices, tmp_path, script, *, no_input_ms: int = 8000):
@@ -55,10 +36,6 @@ async def call_with(sandbox, ari, kit, voices, tmp_path, script, *, no_input_ms:
         services.close()
     assert [type(e).__name__ for e in stored] == [type(e).__name__ for e in events]  # persisted, in order
     return events, pbx
-
-
-def of(events, kind: str) -> list:
-    return [e for e in events if type(e).__name__ == kind]
 
 
 async def test_a_contained_call_verifies_reads_the_balance_and_hangs_up(sandbox, ari, kit, voices, tmp_path):

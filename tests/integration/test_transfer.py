@@ -9,22 +9,17 @@ received. Order is proven from the PBX's own AMI event log (panoramisk), not fro
 from __future__ import annotations
 
 import asyncio
-from datetime import date
-from pathlib import Path
 
-import pytest
 from panoramisk import Manager
 
 from warmline.ari_app.simulate import CallerSimulator
 from warmline.core.services import build_services
 from warmline.core.store import EventStore
-from warmline.crm.seed import seed_demo
-from warmline.dialog.build import open_conversation
 from warmline.handoff.payload import load_payload
 from warmline.handoff.routing import Producer
-from warmline.scripted import Journals, Voices, converse
+from warmline.scripted import Journals, converse
 
-from .conftest import running_app, wait_until_empty
+from .conftest import of, running_app, wait_until_empty
 
 REGULATED = [("how_can_i_help", "Should I add full coverage to my car?")]  # → licensed, not verified
 
@@ -68,20 +63,6 @@ class AmiLog:
         return found[0]
 
 
-@pytest.fixture
-async def kit(sandbox, tmp_path):
-    seed_demo(tmp_path / "crm.sqlite3", date.today())
-    crm = sandbox.settings.crm.model_copy(update={"sqlite_path": str(tmp_path / "crm.sqlite3")})
-    kit = await open_conversation(sandbox.settings.model_copy(update={"crm": crm}))
-    yield kit
-    await kit.crm.close()
-
-
-@pytest.fixture
-def voices(sandbox) -> Voices:
-    return Voices(Path(sandbox.state["instance_dir"]) / "sounds", f"{sandbox.state['instance_dir_inside']}/sounds")
-
-
 async def transfer_call(sandbox, ari, kit, voices, tmp_path, producers, *, script=REGULATED, during=None, **handoff):
     """One escalated call with these producers; `during(sim, call, journals, ami)` acts while it runs."""
     handoff = sandbox.settings.handoff.model_copy(update={"producers": tuple(producers), "ring_timeout_s": 6,
@@ -106,10 +87,6 @@ async def transfer_call(sandbox, ari, kit, voices, tmp_path, producers, *, scrip
         store.close()
         services.close()
     return events, ami, stored
-
-
-def of(events, kind: str) -> list:
-    return [e for e in events if type(e).__name__ == kind]
 
 
 async def hang_up_when_bridged(sim, call, journals, ami, app, talk_s: float = 1.5):

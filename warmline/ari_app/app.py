@@ -19,7 +19,7 @@ from ..logs import call_id_var
 from .call import CallHandler
 from .client import AriClient, AriUnreachable, auth_header
 from .console import ConsolePush
-from .transfer import PRODUCER_ROLE, ProducerLeg
+from .transfer import ProducerLeg
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class StasisApp:
             owner.on_owned_stasis_start(channel_id)
         elif channel_id in self.calls or self._talk_of(channel_id):
             return
-        elif channel.get("name", "").startswith(MEDIA_CHANNEL_PREFIXES) or _is_producer_leg(event):
+        elif _ours(channel):
             log.warning("hanging up a media channel no call owns", extra={"channel": channel_id})
             self._spawn(self.client.delete(f"/channels/{channel_id}", missing_ok=True), f"stray-{channel_id}")
         else:
@@ -231,7 +231,7 @@ class StasisApp:
         for channel_id in present - owned:
             await self._settle_orphan(channel_id)
         live_bridges = {h.bridge_id for h in self.calls.values()} | set(self.talks)
-        live_bridges |= {f"wl-{h.call_id}-hold" for h in self.calls.values()}
+        live_bridges |= {h.hold_bridge_id for h in self.calls.values()}
         prefix = f"{self.settings.ari.app}:"
         for bridge in bridges:
             if bridge.get("name", "").startswith(prefix) and bridge["id"] not in live_bridges:
@@ -254,8 +254,8 @@ class StasisApp:
         channel = await self.client.get(f"/channels/{channel_id}", missing_ok=True)
         if channel is None:
             return
-        if channel.get("name", "").startswith(MEDIA_CHANNEL_PREFIXES) or channel_id.startswith("wl-"):
-            await self.client.delete(f"/channels/{channel_id}", missing_ok=True)  # ours: media, snoop, producer
+        if _ours(channel):
+            await self.client.delete(f"/channels/{channel_id}", missing_ok=True)
             return
         fb = self.settings.fallback
         log.warning("handing a caller left by an earlier run to the fallback", extra={"channel": channel_id})
@@ -280,10 +280,9 @@ def _handshake_hint(status: int) -> str:
     return "check ari.url and Asterisk's http.conf"
 
 
-def _is_producer_leg(event: dict[str, Any]) -> bool:
-    """A producer leg whose transfer is gone (an earlier run's): it must not become a 'caller'."""
-    args = event.get("args") or []
-    return bool(args) and args[0] == PRODUCER_ROLE
+def _ours(channel: dict[str, Any]) -> bool:
+    """A channel Warmline made for itself (media, snoop, a producer leg): never a caller."""
+    return channel.get("name", "").startswith(MEDIA_CHANNEL_PREFIXES) or channel.get("id", "").startswith("wl-")
 
 
 def _log_task_error(task: asyncio.Task) -> None:

@@ -17,11 +17,18 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..core.events import CallEnded, CallFailed, CallJournal, CallStarted, MediaConnected, MediaEnded
+from ..core.events import (
+    CallEnded,
+    CallFailed,
+    CallJournal,
+    CallStarted,
+    MediaConnected,
+    MediaEnded,
+)
 from ..core.privacy import mask_number
 from ..core.session import CallInfo, CallSession, SessionResult
-from ..logs import call_id_var
 from ..handoff.payload import load_payload_from
+from ..logs import call_id_var
 from .media import MediaLeg, make_leg
 from .transfer import AttendedTransfer
 from .voice import AriVoice
@@ -53,6 +60,8 @@ class CallHandler:
         )
         self.journal = CallJournal(self.call_id, app.listeners)
         self.bridge_id = f"wl-{self.call_id}"
+        self.hold_bridge_id = f"wl-{self.call_id}-hold"  # the caller on hold during a transfer
+        self.talk_bridge_id = f"wl-{self.call_id}-talk"  # the caller with a producer
         self.media_channel_id = f"wl-{self.call_id}-media"
         self.snoop_channel_id = f"wl-{self.call_id}-snoop"
         self.caller_gone = asyncio.Event()

@@ -21,7 +21,12 @@ from urllib.parse import quote
 
 from ..core.prompts import Prompt
 from ..handoff.events import (
-    ProducerAnswered, ProducerDialled, ProducerLost, ProducerRinging, TransferBridged, TransferPlanned,
+    ProducerAnswered,
+    ProducerDialled,
+    ProducerLost,
+    ProducerRinging,
+    TransferBridged,
+    TransferPlanned,
 )
 from ..handoff.payload import HandoffPayload
 from ..handoff.routing import Availability, Producer, RoutePlan, plan
@@ -33,9 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PRODUCER_ROLE = "producer"  # appArgs of producer legs, so a restart can tell them from callers
-ANSWER_GRACE_S = 5.0
-IN_APP_TIMEOUT_S = 2.0  # beyond the ring timeout, for Asterisk to report how the dial ended
+PRODUCER_ROLE = "producer"  # appArgs of producer legs: what the channel is for, to anyone reading it
+ANSWER_GRACE_S = 5.0  # beyond the ring timeout, for Asterisk to report how the dial ended
+IN_APP_TIMEOUT_S = 2.0  # from create to the leg's StasisStart
 DIAL_STATUS = {"BUSY": "busy", "NOANSWER": "no_answer", "CONGESTION": "unavailable", "CHANUNAVAIL": "unavailable"}
 HANGUP_CAUSES = {17: "busy", 21: "rejected", 18: "no_answer", 19: "no_answer", 20: "unavailable", 3: "unreachable"}
 ACCEPT, DECLINE = "1", "2"
@@ -91,8 +96,8 @@ class AttendedTransfer:
         self.variables = variables
         self.call_id = handler.call_id
         self.caller = handler.channel_id
-        self.hold_id = f"wl-{self.call_id}-hold"
-        self.talk_id = f"wl-{self.call_id}-talk"
+        self.hold_id = handler.hold_bridge_id
+        self.talk_id = handler.talk_bridge_id
         self.held = False
 
     async def run(self) -> bool:
@@ -241,11 +246,11 @@ class AttendedTransfer:
         key = asyncio.create_task(_accept_key(leg), name=f"accept-key-{leg.channel_id}")
         try:
             if not dtmf:
-                await self._first_task(speaking, leg)
+                await self._first(speaking, leg.gone)
                 return self._lost(leg) or None
-            done = await self._first_task(key, leg, also=speaking)
+            done = await self._first(key, speaking, leg.gone)
             if done is speaking and not key.done():
-                await self._first_task(key, leg, timeout=self.settings.accept_timeout_s)
+                await self._first(key, leg.gone, timeout=self.settings.accept_timeout_s)
             if lost := self._lost(leg):
                 return lost
             if not key.done():
@@ -278,31 +283,20 @@ class AttendedTransfer:
 
     # --- waiting -------------------------------------------------------------------------------
 
-    async def _first(self, *events: asyncio.Event, timeout: float) -> asyncio.Event | None:
-        """The first of these events (or the caller hanging up) to be set; None on timeout."""
-        watched = {asyncio.create_task(e.wait(), name=f"wait-{self.call_id}"): e
-                   for e in (*events, self.handler.caller_gone)}
+    async def _first(self, *waits: asyncio.Event | asyncio.Task, timeout: float | None = None):
+        """The first of these events or tasks (or the caller hanging up) to finish; None on timeout.
+
+        Events are waited on here and the waits cleaned up; tasks stay their owner's to cancel."""
+        own = {asyncio.create_task(w.wait(), name=f"wait-{self.call_id}"): w
+               for w in (*waits, self.handler.caller_gone) if isinstance(w, asyncio.Event)}
+        watched = own | {w: w for w in waits if isinstance(w, asyncio.Task)}
         try:
             done, _ = await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            return next((watched[t] for t in done), None)
+            return next((watched[t] for t in watched if t in done), None)
         finally:
-            for task in watched:
+            for task in own:
                 task.cancel()
-            await asyncio.gather(*watched, return_exceptions=True)
-
-    async def _first_task(self, task: asyncio.Task, leg: ProducerLeg, *, also: asyncio.Task | None = None,
-                          timeout: float | None = None) -> asyncio.Task | None:
-        """Wait for task (or also), the leg hanging up or the caller leaving."""
-        gone = asyncio.create_task(leg.gone.wait(), name=f"leg-gone-{leg.channel_id}")
-        left = asyncio.create_task(self.handler.caller_gone.wait(), name=f"caller-gone-{self.call_id}")
-        wanted = {task, gone, left} | ({also} if also else set())
-        try:
-            done, _ = await asyncio.wait(wanted, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            return task if task in done else (also if also in done else None)
-        finally:
-            for t in (gone, left):
-                t.cancel()
-            await asyncio.gather(gone, left, return_exceptions=True)
+            await asyncio.gather(*own, return_exceptions=True)
 
 
 async def _accept_key(leg: ProducerLeg) -> str:

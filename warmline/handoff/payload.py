@@ -217,13 +217,16 @@ def _problem(error: dict) -> str:
     return f"hand-off payload: {where}: {msg}; {fix}"
 
 
+def latest_payload(events: Sequence[CallEvent]) -> HandoffPayload | None:
+    prepared = _last(events, HandoffPrepared)
+    return parse_payload(prepared.payload) if prepared else None
+
+
 def load_payload_from(journal: CallJournal) -> HandoffPayload | None:
     """The call's latest payload, from its live journal."""
-    prepared = journal.of_type(HandoffPrepared)
-    return parse_payload(prepared[-1].payload) if prepared else None
+    return latest_payload(journal.events)
 
 
 def load_payload(store: EventStore, call_id: str) -> HandoffPayload | None:
     """The call's latest stored payload, from the event store."""
-    prepared = [e for e in store.events(call_id) if isinstance(e, HandoffPrepared)]
-    return parse_payload(prepared[-1].payload) if prepared else None
+    return latest_payload(store.events(call_id))
