@@ -203,7 +203,9 @@ async def test_a_broken_transfer_hands_the_caller_to_the_fallback_within_two_sec
     async def operator_reached(sim, call, journals, ami, app):
         await ami.wait_for("VarSet", Variable="SANDBOX_OPERATOR_REACHED", timeout=90)
 
-    broken = Producer(name="broken", endpoint="PJSIP/nobody@no-such-endpoint", queues=("licensed",), states=("MA",))
+    # its phone reports free (so it is rung), but the address cannot be dialled: the create fails
+    broken = Producer(name="broken", endpoint="PJSIP/nobody@no-such-endpoint", device="PJSIP/producer-phones",
+                      queues=("licensed",), states=("MA",))
     events, _, _ = await transfer_call(sandbox, ari, kit, voices, tmp_path, [broken], during=operator_reached)
     [planned] = of(events, "TransferPlanned")
     [failed] = of(events, "CallFailed")
