@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .features import normalize
+from .features import canonical
 from .taxonomy import INTENTS, OUT_OF_SCOPE
 
 SEED = 20261122
@@ -59,12 +59,12 @@ def read_eval(path: Path) -> list[Example]:
 
 
 def unseen(rows: list[Example], training: list[Example]) -> list[Example]:
-    """Evaluation rows whose words (after normalising) are not also a training line.
+    """Evaluation rows whose words (as the model reads them) are not also a training line.
 
     Short, common requests ("due date", "hours") get written by both authors; counting them would
     flatter the model, so they are left out of every reported number."""
-    seen = {normalize(e.text) for e in training}
-    return [r for r in rows if normalize(r.text) not in seen]
+    seen = {canonical(e.text) for e in training}
+    return [r for r in rows if canonical(r.text) not in seen]
 
 
 def read_clinc(path: Path) -> tuple[list[Example], list[Example]]:

@@ -1,8 +1,9 @@
 """Text → sparse features, identical at training and at run time (no scikit-learn here).
 
 Words (1- and 2-grams) carry meaning; character 2–5-grams inside word boundaries carry
-misspellings and STT mishearings ("deductable", "the duck tibble"). Weights are sublinear TF ×
-IDF, L2-normalised, as the model was trained with.
+misspellings and STT mishearings ("deductable", "the duck tibble"). Typed shorthand is spelled
+out first (`shorthand.py`: "pls cxl my pol" reads as "please cancel my policy"). Weights are
+sublinear TF × IDF, L2-normalised, as the model was trained with.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections import Counter
 
 import numpy as np
 
+from .shorthand import SHORTHAND
+
 MAX_CHARS = 600  # past this a caller's turn is rambling; the head says what they want
 _WORD = re.compile(r"[a-z0-9']+")
 BIAS = "<s>"  # always present, so even an empty line has one feature
@@ -24,8 +27,14 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text.lower().replace("’", "'")))[:MAX_CHARS]
 
 
+def canonical(text: str) -> str:
+    """The words the model reads: apostrophes dropped ("what's" and "whats" are one word) and
+    chat shorthand spelled out ("pls cxl my pol" → "please cancel my policy")."""
+    return " ".join(SHORTHAND.get(w, w) for w in normalize(text).replace("'", "").split())
+
+
 def ngrams(text: str) -> list[str]:
-    words = normalize(text).split()
+    words = canonical(text).split()
     feats = [BIAS]
     feats += [f"w:{w}" for w in words]
     feats += [f"b:{a} {b}" for a, b in zip(words, words[1:])]
