@@ -63,12 +63,11 @@ def classifier():
 
 
 # Floors just below what the committed model measures (card.json "eval_*", rows also written as
-# training lines left out), never below the issue's targets where they are met: accuracy 95% phone
-# / 85% chat, regulated answered "contain" ≤ 1%, routine answered "contain" ≥ 90%. Chat's leak
-# (4 of 385, 1.04%) is just over its target: the floor holds it there, it does not excuse it.
+# training lines left out), never below the issue's targets: accuracy 95% phone / 85% chat,
+# regulated answered "contain" ≤ 1%, routine answered "contain" ≥ 90%.
 @pytest.mark.parametrize("name, min_accuracy, max_leak, min_kept", [
-    ("phone", 0.955, 0.005, 0.945),
-    ("chat", 0.895, 0.0105, 0.90),
+    ("phone", 0.965, 0.0075, 0.945),
+    ("chat", 0.90, 0.0075, 0.905),
 ])
 def test_independently_written_eval_sets_stay_above_their_floors(classifier, name, min_accuracy, max_leak, min_kept):
     """Regression floors for the committed model on data it never saw (README has the numbers)."""

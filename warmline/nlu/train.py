@@ -22,15 +22,18 @@ from .data import (
     Example, augment, data_version, folds, read_clinc, read_eval, read_train_dir, unseen,
 )
 from .features import Featurizer
+from .shorthand import SHORTHAND
 from .model import CARD_FILE, MODEL_FILE, VOCAB_FILE, IntentModel, Scores
 from .policy import IntentPolicy, NluSettings
 from .taxonomy import CONTAIN, ESCALATE, INTENTS
 
 REGULARISATION_C = 16.0
 CV_FOLDS = 5
-MAX_ESCALATE_LEAK = 0.005  # thresholds keep regulated→contain under this on out-of-fold scores
+# Thresholds keep regulated→contain under this on out-of-fold scores: three quarters of the 1%
+# the product allows, on data full of deliberate collisions (independent eval sets leak less).
+MAX_ESCALATE_LEAK = 0.0075
 CLARIFY_THRESHOLD = 0.3
-GUARDS = (0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)
+GUARDS = (0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3)
 CONTAINS = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
 
@@ -215,7 +218,8 @@ def train(repo: Path, out: Path, clinc: Path) -> dict:
             evals[f"eval_{name}"] = evaluate(model, policy, unseen(rows, own)) | {
                 "left_out_as_seen_in_training": len(rows) - len(unseen(rows, own))}
     card = {
-        "model": "linear (multinomial logistic regression) over word 1-2-grams and char 2-5-grams, TF-IDF",
+        "model": ("linear (multinomial logistic regression) over word 1-2-grams and char 2-5-grams, TF-IDF, "
+                  f"with typed shorthand spelled out first ({len(SHORTHAND)} entries)"),
         "data_version": data_version(own, clinc_train),
         "examples": {"warmline_train": len(own), "augmented": len(examples) - len(own) - len(clinc_train),
                      "clinc150_out_of_scope": len(clinc_train), "cv_folds": CV_FOLDS},
@@ -223,7 +227,7 @@ def train(repo: Path, out: Path, clinc: Path) -> dict:
         "thresholds": thresholds,
         "calibration": (f"temperature and thresholds chosen on {CV_FOLDS}-fold out-of-fold scores of the "
                         f"Warmline utterances (metrics '{cv_name}'): most routine containment with "
-                        f"regulated→contain ≤ {MAX_ESCALATE_LEAK:.1%}; the shipped model is fitted on all of them"),
+                        f"regulated→contain ≤ {MAX_ESCALATE_LEAK:.2%}; the shipped model is fitted on all of them"),
         "metrics": evals,
         "credits": "Out-of-scope examples from CLINC150 (Larson et al., EMNLP 2019), CC BY 3.0.",
         "train_seconds": round(time.perf_counter() - started, 1),
