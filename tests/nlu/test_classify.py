@@ -90,3 +90,17 @@ def test_training_is_reproducible(tmp_path):
     assert new["data_version"] == old["data_version"] and new["thresholds"] == old["thresholds"]
     for split in old["metrics"]:
         assert abs(new["metrics"][split]["accuracy"] - old["metrics"][split]["accuracy"]) <= 0.005
+
+
+def test_a_model_trained_to_read_other_words_is_refused_with_the_fix(tmp_path):
+    """A model folder from before a shorthand/normalisation change would silently lose features."""
+    import shutil
+
+    from warmline.nlu.model import IntentModel, IntentModelError
+
+    folder = shutil.copytree(default_model_dir(), tmp_path / "intent")
+    card = json.loads((folder / "card.json").read_text())
+    IntentModel(folder)  # the committed model reads what this code writes
+    (folder / "card.json").write_text(json.dumps(card | {"text_version": "1-older"}))
+    with pytest.raises(IntentModelError, match=r"text version 1-older.*run `warmline train` again"):
+        IntentModel(folder)

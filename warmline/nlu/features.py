@@ -8,6 +8,8 @@ sublinear TF × IDF, L2-normalised, as the model was trained with.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import unicodedata
@@ -20,6 +22,9 @@ from .shorthand import SHORTHAND
 MAX_CHARS = 600  # past this a caller's turn is rambling; the head says what they want
 _WORD = re.compile(r"[a-z0-9']+")
 BIAS = "<s>"  # always present, so even an empty line has one feature
+# What a model was trained to read: bump the number when canonical()/ngrams() change; the
+# shorthand table is hashed in. A model whose card names another version reads other words.
+TEXT_VERSION = f"2-{hashlib.sha256(json.dumps(SHORTHAND, sort_keys=True).encode()).hexdigest()[:8]}"
 
 
 def normalize(text: str) -> str:

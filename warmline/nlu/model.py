@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import WarmlineError
-from .features import Featurizer
+from .features import TEXT_VERSION, Featurizer
 
 MODEL_FILE = "intent.onnx"
 VOCAB_FILE = "features.json"
@@ -59,6 +59,11 @@ class IntentModel:
         except Exception as exc:  # onnxruntime's own error types (InvalidProtobuf, Fail)
             raise IntentModelError(f"cannot load the intent model in {folder}: {type(exc).__name__}; "
                                    "run `warmline train` again") from None
+        if self.card.get("text_version") != TEXT_VERSION:
+            raise IntentModelError(
+                f"the intent model in {folder} was trained to read text version "
+                f"{self.card.get('text_version', 'unknown')}, this Warmline reads {TEXT_VERSION}: "
+                "run `warmline train` again")
 
     def score(self, text: str) -> Scores:
         indices, values = self.featurize(text)

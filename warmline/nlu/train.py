@@ -21,7 +21,7 @@ import numpy as np
 from .data import (
     Example, augment, data_version, folds, read_clinc, read_eval, read_train_dir, unseen,
 )
-from .features import Featurizer
+from .features import TEXT_VERSION, Featurizer
 from .shorthand import SHORTHAND
 from .model import CARD_FILE, MODEL_FILE, VOCAB_FILE, IntentModel, Scores
 from .policy import IntentPolicy, NluSettings
@@ -206,7 +206,7 @@ def train(repo: Path, out: Path, clinc: Path) -> dict:
     features = sorted(featurize.vocabulary, key=featurize.vocabulary.__getitem__)
     (out / VOCAB_FILE).write_text(json.dumps({"labels": list(INTENTS), "features": features,
                                               "idf": [round(float(x), 6) for x in featurize.idf]}))
-    (out / CARD_FILE).write_text("{}")
+    (out / CARD_FILE).write_text(json.dumps({"text_version": TEXT_VERSION}))  # the card proper follows
     model = IntentModel(out)
     cv_name = f"cv_{CV_FOLDS}fold"
     evals = {cv_name: evaluate_scores(policy, oof_scores),
@@ -221,6 +221,7 @@ def train(repo: Path, out: Path, clinc: Path) -> dict:
         "model": ("linear (multinomial logistic regression) over word 1-2-grams and char 2-5-grams, TF-IDF, "
                   f"with typed shorthand spelled out first ({len(SHORTHAND)} entries)"),
         "data_version": data_version(own, clinc_train),
+        "text_version": TEXT_VERSION,
         "examples": {"warmline_train": len(own), "augmented": len(examples) - len(own) - len(clinc_train),
                      "clinc150_out_of_scope": len(clinc_train), "cv_folds": CV_FOLDS},
         "features": len(features), "regularisation_C": REGULARISATION_C, "temperature": temp,
