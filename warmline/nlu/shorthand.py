@@ -2,8 +2,9 @@
 
 Written for Warmline from common texting and insurance-office abbreviations. Only tokens that
 are unambiguous in an agency's inbox: "acc" (account or accident?), "dr" (driver, doctor,
-drive?) and "mo" (month or Missouri?) are left as typed. Spoken transcripts never contain these,
-so phone calls are unaffected.
+drive?) and "mo" (month or Missouri?) are left as typed. Speech-to-text writes whole words, so
+this only matters for typed channels; entities (policy numbers spelled "p a w...") are read
+from the raw text, not from this.
 """
 
 from __future__ import annotations

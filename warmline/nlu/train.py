@@ -22,9 +22,9 @@ from .data import (
     Example, augment, data_version, folds, read_clinc, read_eval, read_train_dir, unseen,
 )
 from .features import TEXT_VERSION, Featurizer
-from .shorthand import SHORTHAND
 from .model import CARD_FILE, MODEL_FILE, VOCAB_FILE, IntentModel, Scores
 from .policy import IntentPolicy, NluSettings
+from .shorthand import SHORTHAND
 from .taxonomy import CONTAIN, ESCALATE, INTENTS
 
 REGULARISATION_C = 16.0
