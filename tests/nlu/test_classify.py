@@ -66,8 +66,8 @@ def classifier():
 # training lines left out), never below the issue's targets: accuracy 95% phone / 85% chat,
 # regulated answered "contain" ≤ 1%, routine answered "contain" ≥ 90%.
 @pytest.mark.parametrize("name, min_accuracy, max_leak, min_kept", [
-    ("phone", 0.965, 0.0075, 0.945),
-    ("chat", 0.90, 0.0075, 0.905),
+    ("phone", 0.97, 0.0075, 0.95),
+    ("chat", 0.915, 0.0075, 0.90),
 ])
 def test_independently_written_eval_sets_stay_above_their_floors(classifier, name, min_accuracy, max_leak, min_kept):
     """Regression floors for the committed model on data it never saw (README has the numbers)."""

@@ -24,7 +24,7 @@ class NluSettings(BaseModel):
 
     model_dir: str = Field("", description="trained intent model folder; empty = models/intent of this install", examples=[""])
     contain_threshold: float = Field(0.35, gt=0, lt=1, description="confidence needed to handle a routine intent", examples=[0.35])
-    escalate_guard: float = Field(0.15, gt=0, lt=1, description="escalate-class probability that blocks containing", examples=[0.15])
+    escalate_guard: float = Field(0.125, gt=0, lt=1, description="escalate-class probability that blocks containing", examples=[0.125])
     clarify_threshold: float = Field(0.30, gt=0, lt=1, description="below this nothing is decided: ask again", examples=[0.30])
     queues: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_QUEUES), description="queue per escalated intent")
     actions: dict[str, Literal["contain", "escalate"]] = Field(
