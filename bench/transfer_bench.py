@@ -30,8 +30,8 @@ from warmline.ari_app.app import StasisApp  # noqa: E402
 from warmline.ari_app.client import AriClient  # noqa: E402
 from warmline.ari_app.simulate import CallerSimulator  # noqa: E402
 from warmline.config import load_settings  # noqa: E402
-from warmline.core.events import CallEnded  # noqa: E402
-from warmline.core.session import CallSession, SessionResult  # noqa: E402
+from warmline.calls.events import CallEnded  # noqa: E402
+from warmline.calls.session import CallSession, SessionResult  # noqa: E402
 from warmline.dialog.dialogue import Ending  # noqa: E402
 from warmline.dialog.events import EscalationDecided  # noqa: E402
 from warmline.dialog.handoff import route_for  # noqa: E402

@@ -3,7 +3,7 @@
 import pytest
 
 from warmline.config import Settings
-from warmline.core.services import build_services
+from warmline.speech.services import build_services
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from warmline.core.events import CallJournal
-from warmline.core.prompts import Catalog, Prompt, packaged_catalog
+from warmline.calls.events import CallJournal
+from warmline.speech.prompts import Catalog, Prompt, packaged_catalog
 from warmline.crm.seed import seed_demo
 from warmline.crm.sqlite import SqliteCrm
 from warmline.dialog.dialogue import Conversation, Dialogue, Ending

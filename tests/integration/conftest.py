@@ -24,13 +24,13 @@ import pytest
 from warmline.ari_app.app import StasisApp
 from warmline.ari_app.client import AriClient
 from warmline.config import Settings, load_settings
-from warmline.core.audio import AudioChunk
-from warmline.core.events import CallEvent, CallStarted
-from warmline.core import prompts
+from warmline.speech.audio import AudioChunk
+from warmline.calls.events import CallEvent, CallStarted
+from warmline.speech import prompts
 from warmline.crm.seed import seed_demo
-from warmline.core.session import CallSession
+from warmline.calls.session import CallSession
 from warmline.dialog.build import open_conversation
-from warmline.scripted import Voices
+from warmline.ari_app.scripted import Voices
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = REPO / "scripts" / "asterisk-sandbox"

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from warmline.ari_app.simulate import place_call
-from warmline.core.events import CallEnded, CallerUtterance, PromptEnded, PromptStarted
-from warmline.core.listening import ListeningSession
-from warmline.core.prompts import Outcome, Prompt
-from warmline.core.tts import synthesize
+from warmline.calls.events import CallEnded, CallerUtterance, PromptEnded, PromptStarted
+from warmline.speech.listening import ListeningSession
+from warmline.speech.prompts import Outcome, Prompt
+from warmline.speech.tts import synthesize
 
 from ..speech.test_transcribe import word_error_rate
 from .conftest import EventLog, PbxObserver, pbx_time, running_app, wait_until_empty

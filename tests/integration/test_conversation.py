@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from warmline.ari_app.simulate import CallerSimulator
-from warmline.core.store import EventStore
+from warmline.calls.store import EventStore
 from warmline.crm.seed import DEMO_CALLER
-from warmline.scripted import Journals, converse
+from warmline.ari_app.scripted import Journals, converse
 
 from .conftest import PbxObserver, of, running_app, wait_until_empty
 
@@ -18,7 +18,7 @@ POLICY_KEYS = f"keys:{DEMO_CALLER.policy_number}#"
 
 async def call_with(sandbox, ari, kit, voices, tmp_path, script, *, no_input_ms: int = 8000):
     settings = sandbox.settings.model_copy(update={"vad": sandbox.settings.vad.model_copy(update={"no_input_ms": no_input_ms})})
-    from warmline.core.services import build_services
+    from warmline.speech.services import build_services
 
     services = build_services(settings.vad, settings.stt)
     journals, store = Journals(), EventStore(tmp_path / "events.sqlite3")

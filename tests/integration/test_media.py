@@ -8,8 +8,8 @@ import pytest
 
 from warmline.ari_app.settings import MediaSettings
 from warmline.ari_app.simulate import place_call
-from warmline.core.audio import SLIN16
-from warmline.core.events import CallEnded, MediaConnected, MediaEnded
+from warmline.speech.audio import SLIN16
+from warmline.calls.events import CallEnded, MediaConnected, MediaEnded
 
 from .conftest import (
     EventLog, RecordingSession, best_correlation, envelope, running_app, wait_until_empty, wav_envelope,

@@ -4,9 +4,9 @@ read-backs, played on the caller's channel; a missing file fails that prompt, no
 import asyncio
 
 from warmline.ari_app.simulate import place_call
-from warmline.core.events import CallEnded, PromptEnded
-from warmline.core.listening import ListeningSession
-from warmline.core.prompts import Characters, Digits, Number, Outcome, Prompt
+from warmline.calls.events import CallEnded, PromptEnded
+from warmline.speech.listening import ListeningSession
+from warmline.speech.prompts import Characters, Digits, Number, Outcome, Prompt
 
 from .conftest import EventLog, PbxObserver, pbx_time, running_app, wait_until_empty
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from warmline.ari_app.simulate import place_call
-from warmline.core.events import CallEnded, CallerSpeechStarted, CallerUtterance, MediaConnected
-from warmline.core.listening import ListeningSession
-from warmline.core.tts import synthesize
+from warmline.calls.events import CallEnded, CallerSpeechStarted, CallerUtterance, MediaConnected
+from warmline.speech.listening import ListeningSession
+from warmline.speech.tts import synthesize
 
 from ..speech.test_transcribe import word_error_rate
 from .conftest import EventLog, running_app, wait_until_empty

@@ -13,11 +13,11 @@ import asyncio
 from panoramisk import Manager
 
 from warmline.ari_app.simulate import CallerSimulator
-from warmline.core.services import build_services
-from warmline.core.store import EventStore
+from warmline.speech.services import build_services
+from warmline.calls.store import EventStore
 from warmline.handoff.payload import load_payload
 from warmline.handoff.routing import Producer
-from warmline.scripted import Journals, converse
+from warmline.ari_app.scripted import Journals, converse
 
 from .conftest import of, running_app, wait_until_empty
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warmline.core.tts import synthesize
+from warmline.speech.tts import synthesize
 
 SENTENCE = "Hi, I am calling about my car insurance bill."
 

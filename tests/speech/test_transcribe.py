@@ -8,12 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from warmline.core.events import CallerUtterance, CallJournal, SpeechFailed
-from warmline.core.listening import ListeningSession
-from warmline.core.services import SpeechServices
-from warmline.core.session import CallInfo
-from warmline.core.stt.pool import SttBusy, SttPool
-from warmline.transcribe import _chunks, read_wav as read_input, transcribe_file
+from warmline.calls.events import CallerUtterance, CallJournal, SpeechFailed
+from warmline.speech.listening import ListeningSession
+from warmline.speech.services import SpeechServices
+from warmline.calls.session import CallInfo
+from warmline.speech.stt.pool import SttBusy, SttPool
+from warmline.speech.transcribe import _chunks, read_wav as read_input, transcribe_file
 
 from .conftest import SENTENCE, read_wav, write_wav
 
@@ -196,8 +196,8 @@ class RecordingVoice:
 
 @pytest.mark.parametrize("barge_in, stops", [(True, 1), (False, 0)])
 async def test_the_barge_in_setting_reaches_the_session(services, sentence_8k, barge_in, stops):
-    from warmline.core.listening import listening_sessions
-    from warmline.core.prompts import Prompt
+    from warmline.speech.listening import listening_sessions
+    from warmline.speech.prompts import Prompt
 
     voice = RecordingVoice()
     session = listening_sessions(services, barge_in=barge_in)(CallInfo("b", "", "", ""), CallJournal("b"), voice)

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warmline.core.events import CallerUtterance, CallJournal
-from warmline.core.listening import ListeningSession
-from warmline.core.services import SpeechServices
-from warmline.core.session import CallInfo
-from warmline.core.stt import SttError, load_engine
-from warmline.core.stt.pool import SttPool
-from warmline.core.stt.vosk import VoskEngine
-from warmline.transcribe import _chunks, read_wav
+from warmline.calls.events import CallerUtterance, CallJournal
+from warmline.speech.listening import ListeningSession
+from warmline.speech.services import SpeechServices
+from warmline.calls.session import CallInfo
+from warmline.speech.stt import SttError, load_engine
+from warmline.speech.stt.pool import SttPool
+from warmline.speech.stt.vosk import VoskEngine
+from warmline.speech.transcribe import _chunks, read_wav
 
 from .conftest import read_wav as read_samples
 from .test_transcribe import cli

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from warmline.core.audio import SLIN8, SLIN16, AudioChunk, AudioFormat, rms_dbfs
-from warmline.core.errors import AudioFormatError
+from warmline.speech.audio import SLIN8, SLIN16, AudioChunk, AudioFormat, rms_dbfs
+from warmline.errors import AudioFormatError
 
 
 @pytest.mark.parametrize(

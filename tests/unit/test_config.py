@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from warmline.config import Settings, load_settings
-from warmline.core.errors import ConfigError
+from warmline.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from warmline.core.events import CallEnded, CallJournal, CallStarted, MediaConnected
+from warmline.calls.events import CallEnded, CallJournal, CallStarted, MediaConnected
 
 
 def started(call_id="c1"):

@@ -5,15 +5,15 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from warmline.core.errors import WarmlineError
-from warmline.core.events import (
+from warmline.errors import WarmlineError
+from warmline.calls.events import (
     CallEnded,
     CallJournal,
     CallStarted,
     PromptEnded,
     PromptStarted,
 )
-from warmline.core.store import EventStore, _event_types
+from warmline.calls.store import EventStore, _event_types
 from warmline.dialog.events import (
     ActionTaken,
     CallerTurn,

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from warmline.core.errors import PluginError
+from warmline.errors import PluginError
 from warmline.plugins import load_pbx_plugin
 
 CORE = Path(__file__).resolve().parents[2] / "warmline" / "core"

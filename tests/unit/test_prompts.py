@@ -8,8 +8,8 @@ import wave
 import pytest
 
 from warmline.ari_app.voice import media_uri
-from warmline.core import prompts
-from warmline.core.prompts import Catalog, Characters, Digits, Number, Prompt, PromptError, Sound
+from warmline.speech import prompts
+from warmline.speech.prompts import Catalog, Characters, Digits, Number, Prompt, PromptError, Sound
 
 
 def write_catalog(path, **texts):

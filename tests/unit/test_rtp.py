@@ -2,7 +2,7 @@ import struct
 
 import pytest
 
-from warmline.core.rtp import RtpError, RtpPacket, SequenceTracker
+from warmline.speech.rtp import RtpError, RtpPacket, SequenceTracker
 
 
 def header(first=0x80, second=118, seq=1, ts=160, ssrc=0xDEADBEEF):

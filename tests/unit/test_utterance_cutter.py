@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from warmline.core.audio import SLIN16, AudioChunk
-from warmline.core.speech import SpeechAudio, Utterance, UtteranceCutter
-from warmline.core.vad import Segmenter, SegmenterConfig, SpeechEnded, SpeechStarted, VadDecision
+from warmline.speech.audio import SLIN16, AudioChunk
+from warmline.speech.cutter import SpeechAudio, Utterance, UtteranceCutter
+from warmline.speech.vad import Segmenter, SegmenterConfig, SpeechEnded, SpeechStarted, VadDecision
 
 FRAME = 320  # 20 ms at 16 kHz
 

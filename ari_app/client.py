@@ -1,0 +1,95 @@
+"""A thin ARI REST client: explicit methods, one error type, credentials only in a header."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import aiohttp
+
+from warmline.errors import PbxError
+from warmline.ari_app.settings import AriSettings
+
+log = logging.getLogger(__name__)
+
+
+class AriError(PbxError):
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        super().__init__(f"ARI {method} {path} failed: {status} {message}")
+        self.status = status
+
+
+class AriUnreachable(PbxError):
+    """Asterisk's HTTP server did not answer."""
+
+
+def auth_header(settings: AriSettings) -> dict[str, str]:
+    raw = f"{settings.username}:{settings.password.get_secret_value()}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+class AriClient:
+    def __init__(self, settings: AriSettings, http: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.http = http
+        self.base = str(settings.url).rstrip("/")
+        self._headers = auth_header(settings)
+        self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout_s)
+
+    @property
+    def ws_base(self) -> str:
+        return "ws" + self.base.removeprefix("http")  # http→ws, https→wss
+
+    def events_url(self) -> str:
+        return f"{self.ws_base}/ari/events?app={self.settings.app}&subscribeAll=false"
+
+    def media_url(self, connection_id: str) -> str:
+        return f"{self.ws_base}/media/{connection_id}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self._headers)
+
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None, missing_ok: bool = False,
+    ) -> Any:
+        """Call /ari{path}. With missing_ok, a 404 (already gone) returns None."""
+        clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        try:
+            async with self.http.request(
+                method, f"{self.base}/ari{path}", params=clean, json=body,
+                headers=self._headers, timeout=self._timeout,
+            ) as resp:
+                if resp.status == 404 and missing_ok:
+                    return None
+                if resp.status >= 400:
+                    raise AriError(method, path, resp.status, await _message(resp))
+                if resp.status == 204 or resp.content_length == 0:
+                    return None
+                return await resp.json()
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise AriUnreachable(f"ARI {method} {path}: Asterisk unreachable at {self.base} ({type(exc).__name__})") from exc
+
+    async def get(self, path: str, **kw: Any) -> Any:
+        return await self.request("GET", path, **kw)
+
+    async def post(self, path: str, **kw: Any) -> Any:
+        return await self.request("POST", path, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> Any:
+        return await self.request("DELETE", path, **kw)
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def _message(resp: aiohttp.ClientResponse) -> str:
+    try:
+        return (await resp.json()).get("message", resp.reason or "")
+    except (aiohttp.ContentTypeError, ValueError):
+        return resp.reason or ""

@@ -1,0 +1,74 @@
+"""Entry point of the Asterisk plugin."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import aiohttp
+
+from warmline.config import Settings
+from warmline.calls.events import Listener
+from warmline.health import CheckResult
+from warmline.calls.session import SessionFactory
+from warmline.ari_app.ami import AmiError, ami_login_check
+from warmline.ari_app.app import StasisApp
+from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
+
+
+class AsteriskPlugin:
+    name = "asterisk"
+
+    async def serve(self, settings: Settings, session_factory: SessionFactory, stop: asyncio.Event,
+                    listeners: Iterable[Listener] = ()) -> None:
+        await StasisApp(settings, session_factory, listeners).run(stop)
+
+    async def demo(self, sandbox: str) -> int:
+        from warmline.ari_app.demo import run_demo  # the demo's callers and seed load only when asked for
+
+        return await run_demo(sandbox)
+
+    async def check(self, settings: Settings) -> list[CheckResult]:
+        results: list[CheckResult] = []
+        async with aiohttp.ClientSession() as http:
+            client = AriClient(settings.ari, http)
+            ari = await _check_ari(client)
+            results.append(ari)
+            if ari.ok:
+                results.append(await _check_stasis_app(client, http, settings))
+            else:
+                results.append(CheckResult("stasis-app", False, "skipped until the ari item passes"))
+        if settings.ami.enabled:
+            try:
+                results.append(CheckResult("ami", True, await ami_login_check(settings.ami)))
+            except AmiError as exc:
+                results.append(CheckResult("ami", False, str(exc)))
+        return results
+
+
+async def _check_ari(client: AriClient) -> CheckResult:
+    try:
+        info = await client.get("/asterisk/info")
+    except AriUnreachable:
+        return CheckResult("ari", False, f"Asterisk unreachable at {client.base}: is it running? check ari.url")
+    except AriError as exc:
+        if exc.status == 401:
+            return CheckResult("ari", False, f"ARI at {client.base} rejected user {client.settings.username!r}: "
+                                             "check ari.username/ari.password against ari.conf")
+        return CheckResult("ari", False, f"{exc}: check ari.url and that res_ari is loaded")
+    version = (info.get("system") or {}).get("version", "unknown version")
+    return CheckResult("ari", True, f"Asterisk {version} at {client.base}")
+
+
+async def _check_stasis_app(client: AriClient, http: aiohttp.ClientSession, settings: Settings) -> CheckResult:
+    app = settings.ari.app
+    if await client.get(f"/applications/{app}", missing_ok=True) is not None:
+        return CheckResult("stasis-app", True, f"application {app!r} is registered (a Warmline is serving it)")
+    try:
+        async with http.ws_connect(client.events_url(), headers=auth_header(settings.ari)):
+            registered = await client.get(f"/applications/{app}", missing_ok=True)
+    except (aiohttp.ClientError, OSError) as exc:
+        return CheckResult("stasis-app", False, f"could not open the ARI events websocket ({exc})")
+    if registered is None:
+        return CheckResult("stasis-app", False, f"application {app!r} did not register: check res_stasis and ari.app")
+    return CheckResult("stasis-app", True, f"application {app!r} registers")

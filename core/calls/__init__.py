@@ -1,0 +1,1 @@
+"""A call as Warmline records it: the typed event stream, the session contract, the event store."""

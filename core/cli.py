@@ -1,0 +1,230 @@
+"""`warmline` command line: check, serve, demo, transcribe, prompts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from warmline import __version__
+from warmline.config import Settings, load_settings
+from warmline.speech import prompts
+from warmline.errors import WarmlineError
+from warmline.health import CheckResult
+from warmline.speech.listening import listening_sessions
+from warmline.calls.store import EventStore
+from warmline.speech.services import build_engine, build_services, build_vad
+from warmline.speech.transcribe import transcribe_file
+from warmline.logs import setup_logging
+from warmline.plugins import load_pbx_plugin
+
+log = logging.getLogger("warmline")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="warmline", description="On-prem voice-AI front line for your PBX.")
+    parser.add_argument("--version", action="version", version=f"warmline {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("check", "validate the configuration and every connection; non-zero exit on any failure"),
+        ("serve", "run the Stasis application and take calls"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--config", "-c", help="TOML file (default: $WARMLINE_CONFIG, ./warmline.toml, /etc/warmline/warmline.toml)")
+    demo = sub.add_parser("demo", help="scripted calls through Warmline on the sandbox Asterisk")
+    demo.add_argument("--sandbox", default="default", help="sandbox name (scripts/asterisk-sandbox up --name)")
+    tr = sub.add_parser("transcribe", help="print PATH<TAB>TEXT for 8 or 16 kHz mono WAV files")
+    tr.add_argument("files", nargs="+", metavar="FILE")
+    tr.add_argument("--config", "-c", help="TOML file ([vad] and [stt] are used)")
+    pr = sub.add_parser("prompts", help="render the prompt texts to 8 kHz sound files, or list them")
+    pr.add_argument("action", choices=("build", "list"))
+    pr.add_argument("--config", "-c", help="TOML file ([prompts] is used)")
+    trn = sub.add_parser("train", help="train the intent model and write it with its card (needs the train extra)")
+    trn.add_argument("--out", default="models/intent", help="output folder (default: models/intent)")
+    trn.add_argument("--clinc", default=None, help="CLINC150 data_full.json (default: models/intents/clinc150/data_full.json)")
+    crm = sub.add_parser("crm", help="the embedded CRM: `seed` fills it with the demo agency")
+    crm.add_argument("action", choices=("seed",))
+    crm.add_argument("path", nargs="?", help="SQLite file (default: [crm] sqlite_path)")
+    crm.add_argument("--config", "-c", help="TOML file ([crm] is used)")
+    cls = sub.add_parser("classify", help="one utterance per line on stdin → one JSON object per line")
+    cls.add_argument("--config", "-c", help="TOML file ([nlu] is used)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return asyncio.run(load_pbx_plugin("asterisk").demo(args.sandbox))
+        if args.command == "train":
+            from warmline.nlu.cli import train_command
+
+            return train_command(args.out, args.clinc)
+        settings = load_settings(args.config)
+        if args.command == "crm":
+            from warmline.crm.seed import seed_command
+
+            return seed_command(args.path or settings.crm.sqlite_path)
+        if args.command == "classify":
+            from warmline.nlu.cli import classify_command
+
+            return classify_command(settings.nlu)
+        if args.command == "transcribe":
+            setup_logging("WARNING", settings.log.format, settings.secrets())
+            return asyncio.run(transcribe(settings, args.files))
+        if args.command == "prompts":
+            return prompts_command(settings, args.action)
+        if args.command == "check":
+            setup_logging("ERROR", "text", settings.secrets())  # verdicts are the output; keep library chatter out
+            logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
+            return asyncio.run(check(settings))
+        setup_logging(settings.log.level, settings.log.format, settings.secrets())
+        return asyncio.run(serve(settings))
+    except WarmlineError as exc:
+        print(f"warmline: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def check(settings: Settings) -> int:
+    results = [CheckResult("config", True, "valid")]
+    try:
+        plugin = load_pbx_plugin(settings.pbx)
+        results += await plugin.check(settings)
+    except WarmlineError as exc:
+        results.append(CheckResult("pbx-plugin", False, str(exc)))
+    results += await asyncio.to_thread(check_models, settings)
+    results.append(check_prompts(settings))
+    results.append(check_intent_model(settings))
+    results.append(check_flows(settings))
+    results.append(await check_crm(settings))
+    for result in results:
+        print(f"{'ok  ' if result.ok else 'FAIL'}  {result.item:<11} {result.detail}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def check_models(settings: Settings) -> list[CheckResult]:
+    """Load each model the configuration names, exactly as serve would."""
+    results = []
+    try:
+        vad = build_vad(settings.vad)
+        results.append(CheckResult("vad-model", True, f"{vad.name} VAD loaded"))
+    except WarmlineError as exc:
+        results.append(CheckResult("vad-model", False, str(exc)))
+    try:
+        engine = build_engine(settings.stt)
+        results.append(CheckResult("stt-model", True, engine.describe()))
+    except WarmlineError as exc:
+        results.append(CheckResult("stt-model", False, str(exc)))
+    return results
+
+
+def check_intent_model(settings: Settings) -> CheckResult:
+    from warmline.nlu.classify import model_dir
+    from warmline.nlu.model import IntentModel
+
+    try:
+        return CheckResult("intent", True, IntentModel(model_dir(settings.nlu)).describe())
+    except WarmlineError as exc:
+        return CheckResult("intent", False, str(exc))
+
+
+def check_flows(settings: Settings) -> CheckResult:
+    from warmline.dialog.build import flows_path, load_checked_flows
+
+    try:
+        flows = load_checked_flows(settings.dialog, prompts.load_catalog(settings.prompts))
+    except WarmlineError as exc:
+        return CheckResult("flows", False, str(exc))
+    return CheckResult("flows", True, f"{len(flows.intents)} intent flows in {flows_path(settings.dialog)}")
+
+
+async def check_crm(settings: Settings) -> CheckResult:
+    from warmline.crm.settings import open_crm
+
+    try:
+        crm = await open_crm(settings.crm)
+        try:
+            agency = await crm.agency()
+        finally:
+            await crm.close()
+    except WarmlineError as exc:
+        return CheckResult("crm", False, str(exc))
+    return CheckResult("crm", True, f"{settings.crm.backend} CRM answers for {agency.name}")
+
+
+def check_prompts(settings: Settings) -> CheckResult:
+    try:
+        catalog = prompts.load_catalog(settings.prompts)
+    except WarmlineError as exc:
+        return CheckResult("prompts", False, str(exc))
+    cfg = settings.prompts
+    stale = prompts.unbuilt(catalog, Path(cfg.dir), cfg.engine, cfg.voice or None)
+    if stale:
+        shown = ", ".join(stale[:5]) + (" …" if len(stale) > 5 else "")
+        return CheckResult("prompts", False, f"{len(stale)} of {len(catalog.texts)} prompts not built or out of date "
+                                             f"in {cfg.dir} ({shown}): run `warmline prompts build`")
+    return CheckResult("prompts", True, f"{len(catalog.texts)} prompts built in {cfg.dir}")
+
+
+def prompts_command(settings: Settings, action: str) -> int:
+    catalog = prompts.load_catalog(settings.prompts)
+    cfg = settings.prompts
+    if action == "list":
+        stale = set(prompts.unbuilt(catalog, Path(cfg.dir), cfg.engine, cfg.voice or None))
+        for key, text in catalog.texts.items():
+            print(f"{key}\t{'to build' if key in stale else 'built'}\t{text}")
+        return 0
+    report = prompts.build(catalog, Path(cfg.dir), cfg.engine, cfg.voice or None)
+    print(f"prompts: {len(report.rendered)} rendered, {len(report.kept)} unchanged, "
+          f"{len(report.removed)} removed in {cfg.dir}")
+    return 0
+
+
+async def transcribe(settings: Settings, files: list[str]) -> int:
+    services = build_services(settings.vad, settings.stt)
+    failures = 0
+    try:
+        for name in files:
+            try:
+                text = await transcribe_file(Path(name), services)
+            except WarmlineError as exc:
+                print(f"warmline: {exc}", file=sys.stderr)
+                failures += 1
+                continue
+            print(f"{name}\t{text}", flush=True)
+    finally:
+        services.close()
+    return 1 if failures else 0
+
+
+async def serve(settings: Settings) -> int:
+    plugin = load_pbx_plugin(settings.pbx)
+    services = await asyncio.to_thread(build_services, settings.vad, settings.stt)  # models load before calls
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    store = EventStore(Path(settings.store.path))
+    kit = None
+    try:
+        if settings.dialog.enabled:
+            from warmline.dialog.build import open_conversation
+
+            kit = await open_conversation(settings)
+            sessions = kit.sessions(services, barge_in=settings.prompts.barge_in)
+        else:
+            sessions = listening_sessions(services, barge_in=settings.prompts.barge_in)
+        log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx, "app": settings.ari.app})
+        await plugin.serve(settings, sessions, stop, [store.record])
+    finally:
+        if kit is not None:
+            await kit.crm.close()
+        store.close()
+        services.close()
+    log.info("warmline stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Packaged data files: the default flow file and prompt catalog."""

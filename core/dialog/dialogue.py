@@ -1,0 +1,276 @@
+"""The conversation of one call, turn by turn: greet, understand, serve or hand off, goodbye.
+
+`Dialogue.run` drives the call through a CallerPort and returns how it ended: contained (hung
+up happy, or passed to the payment line), escalated (with a reason code and a queue), or
+abandoned. Every turn, check, action and decision goes into the call's journal as it happens.
+Anything that ends the call early — a trigger firing deep inside a flow, a hang-up, a CRM that
+does not answer — unwinds as `CallOver`, so flows read as straight lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, TypeVar
+
+from warmline.calls.events import CallJournal
+from warmline.speech.prompts import Prompt
+from warmline.crm.base import Crm, CrmError
+from warmline.nlu.classify import Classification, Classifier
+from warmline.dialog import answers
+from warmline.dialog.events import CallerTurn, ConversationEnded, EscalationDecided, IdentityChecked, IntentResolved, KeysPressed
+from warmline.dialog.flows import Flows
+from warmline.dialog.port import CallerPort, HungUp, Keyed, Reply, Said, Silence
+from warmline.dialog.steps import STEPS, Missing, NeedsStaff, Transfer, Unresolved
+from warmline.dialog.triggers import Escalation, Reason, Triggers, Turn
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LICENSED_QUEUES = {"licensed", "retention"}
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    outcome: str  # "contained" | "escalated" | "abandoned"
+    target: str | None = None  # where the caller goes next: a queue, "payment", or None (hang up)
+    escalation: Escalation | None = None
+
+
+class CallOver(Exception):
+    """Unwinds the dialogue from wherever the call's fate was decided."""
+
+    def __init__(self, ending: Ending) -> None:
+        super().__init__(ending.outcome)
+        self.ending = ending
+
+
+def _prompt(what: Prompt | str) -> Prompt:
+    return what if isinstance(what, Prompt) else Prompt.say(what)
+
+
+def _then(first: str, prompt: Prompt) -> Prompt:
+    return Prompt.say(first, *prompt.media, barge_in=prompt.barge_in)
+
+
+class Conversation:
+    """What flows and steps share on one call: the port, the CRM, the triggers, the caller's state."""
+
+    def __init__(self, *, call_id: str, journal: CallJournal, port: CallerPort, flows: Flows, crm: Crm,
+                 classifier: Classifier, now: datetime, queues: dict[str, str]) -> None:
+        self.call_id, self.journal, self.port, self.flows, self.crm = call_id, journal, port, flows, crm
+        self.classifier = classifier
+        self.now, self.today = now, now.date()
+        self.queues = queues
+        self.triggers = Triggers(flows.triggers)
+        self.identity: tuple[Any, Any] | None = None  # (Contact, Policy) once verified
+        self.intent: str | None = None
+        self.request_text = ""
+        self.request_field: str | None = None
+        self.turns = 0
+
+    # --- journal ------------------------------------------------------------------------------
+
+    def emit(self, kind: type, **fields: Any) -> None:
+        self.journal.emit(kind(call_id=self.call_id, **fields))
+
+    # --- speaking and listening -----------------------------------------------------------------
+
+    async def say(self, what: Prompt | str) -> None:
+        if not await self.port.say(_prompt(what)):
+            raise CallOver(Ending("abandoned"))
+
+    async def listen(self, question: Prompt | str, *, private: bool = False) -> Said | Keyed:
+        """Ask until the caller says or keys something; silence and 0 are handled here."""
+        prompt = _prompt(question)
+        while True:
+            reply: Reply = await self.port.ask(prompt, private=private)
+            match reply:
+                case HungUp():
+                    raise CallOver(Ending("abandoned"))
+                case Silence():
+                    self.escalate_if(self.triggers.on_no_input())
+                    prompt = _then(self.flows.prompts.still_there, _prompt(question))
+                case Keyed(digits):
+                    self.emit(KeysPressed, digits="*" * len(digits) if private else digits)
+                    if digits == "0":
+                        self.escalate_if(self.triggers.on_dtmf("0"))
+                    return reply
+                case Said():
+                    return reply
+
+    async def ask(self, question: Prompt | str, parse: Callable[[Said | Keyed], T | None], *,
+                  private: bool = False) -> T:
+        """A question with a specific answer (a date, yes/no...): asked again until it fits."""
+        prompt = _prompt(question)
+        while True:
+            reply = await self.listen(prompt, private=private)
+            if isinstance(reply, Said):
+                self.hear_answer(reply.text)
+            value = parse(reply)
+            if value is not None:
+                self.triggers.on_matched()
+                return value
+            self.escalate_if(self.triggers.on_no_match())
+            prompt = _then(self.flows.prompts.didnt_catch, _prompt(question))
+
+    async def confirm(self, question: Prompt | str) -> bool:
+        return await self.ask(question, answers.yes_no)
+
+    # --- understanding --------------------------------------------------------------------------
+
+    def understand(self, text: str, *, answer: bool = False) -> tuple[Classification, Turn]:
+        result = self.classifier.classify(text)
+        self.turns += 1
+        self.emit(CallerTurn, turn=self.turns, text=result.text, answer=answer, intent=result.intent,
+                  confidence=result.confidence, action=result.action,
+                  entities=tuple((e["kind"], e["value"]) for e in result.entities), sentiment=result.sentiment)
+        return result, Turn(text=result.text, intent=result.intent, confidence=result.confidence,
+                            action=result.action, sentiment=result.sentiment)
+
+    def hear_request(self, text: str) -> Classification:
+        result, turn = self.understand(text)
+        self.escalate_if(self.triggers.on_turn(turn))
+        return result
+
+    def hear_answer(self, text: str) -> None:
+        """An answer to a specific question can still ask for a person, opt out, or show anger."""
+        _, turn = self.understand(text, answer=True)
+        self.escalate_if(self.triggers.on_answer(turn))
+
+    # --- the CRM --------------------------------------------------------------------------------
+
+    async def read(self, pending, action: str = "crm_read"):
+        """Await a CRM call; a failure hands the caller to a person (a flow cannot go on without it)."""
+        try:
+            return await pending
+        except CrmError as exc:
+            log.warning("CRM %s failed: %s", action, exc)
+            self.escalate_if(self.triggers.on_action_failed(self.intent or "", action))
+            raise CallOver(self.escalation(Escalation(Reason.ACTION_FAILED, self.intent, f"{action} failed")))
+
+    async def write(self, action: str, pending):
+        return await self.read(pending, action)
+
+    async def verification_failed(self, attempt: int, why: str, prompt: str | None) -> None:
+        self.emit(IdentityChecked, verified=False, method="", attempt=attempt, contact_id=None, policy_id=None, name="", why=why)
+        self.escalate_if(self.triggers.on_verification(False))
+        if prompt:
+            await self.say(prompt)
+
+    def out_of_attempts(self) -> "CallOver":
+        return CallOver(self.escalation(Escalation(Reason.IDENTITY_NOT_VERIFIED, self.intent, "attempts used up")))
+
+    # --- endings --------------------------------------------------------------------------------
+
+    def escalate_if(self, escalation: Escalation | None) -> None:
+        if escalation is not None:
+            raise CallOver(self.escalation(escalation))
+
+    def escalation(self, esc: Escalation) -> Ending:
+        queue = self.queue_for(esc)
+        self.emit(EscalationDecided, reason=str(esc.reason), intent=esc.intent, detail=esc.detail,
+                  final=esc.final, queue=queue)
+        return Ending("escalated", queue, esc)
+
+    def queue_for(self, esc: Escalation) -> str:
+        if esc.reason == Reason.REGULATED_INTENT and esc.intent in self.queues:
+            return self.queues[esc.intent]
+        return self.flows.reason_queues.get(str(esc.reason), "service")
+
+
+class Dialogue:
+    def __init__(self, conversation: Conversation) -> None:
+        self.conv = conversation
+        self.intents: list[str] = []
+
+    async def run(self) -> Ending:
+        conv = self.conv
+        try:
+            await conv.say(Prompt.say(conv.flows.prompts.greeting, barge_in=False))  # the AI disclosure, whole
+            ending = await self._serve()
+        except CallOver as over:
+            ending = over.ending
+        if ending.outcome == "escalated":
+            await self._announce_transfer(ending)
+        conv.emit(ConversationEnded, outcome=ending.outcome, intents=tuple(self.intents))
+        return ending
+
+    async def _serve(self) -> Ending:
+        prompts = self.conv.flows.prompts
+        question: str = prompts.open_question
+        pending: Said | None = None
+        while True:
+            reply = pending or await self.conv.listen(question)
+            pending = None
+            if isinstance(reply, Keyed):  # keys where words were expected (0 was handled by listen)
+                self.conv.escalate_if(self.conv.triggers.on_no_match())
+                question = prompts.clarify
+                continue
+            resolved = await self._request(reply.text)
+            if resolved is None:
+                question = prompts.clarify
+                continue
+            if isinstance(resolved, Ending):
+                return resolved
+            if not resolved:
+                question = prompts.clarify
+                continue
+            after = await self.conv.listen(prompts.anything_else)
+            if isinstance(after, Said) and answers.is_done(after.text):
+                self.conv.understand(after.text, answer=True)
+                await self.conv.say(prompts.goodbye)
+                return Ending("contained")
+            if isinstance(after, Said) and answers.yes_no(after) is True and len(after.text.split()) <= 3:
+                self.conv.understand(after.text, answer=True)
+                question = prompts.what_else
+                continue
+            pending = after if isinstance(after, Said) else None
+            question = prompts.open_question
+
+    async def _request(self, text: str) -> bool | Ending | None:
+        """One request: None = not understood yet; True/False = resolved or not; Ending = done."""
+        conv = self.conv
+        result = conv.hear_request(text)
+        if result.action == "clarify":
+            return None
+        self.intents.append(result.intent)
+        conv.intent = result.intent
+        if result.action == "escalate":  # a routine reading with a regulated one close behind
+            raise CallOver(conv.escalation(Escalation(Reason.REGULATED_INTENT, result.intent,
+                                                      "regulated reading close behind", False)))
+        flow = conv.flows.intents.get(result.intent)
+        if flow is None:
+            raise CallOver(conv.escalation(Escalation(Reason.RESOLUTION_FAILED, result.intent, "no flow for intent")))
+        conv.request_text, conv.request_field = text, answers.contact_field(Said(text))
+        resolved = await self._run_flow(flow)
+        if isinstance(resolved, Ending):
+            return resolved
+        conv.emit(IntentResolved, intent=result.intent, resolved=resolved)
+        conv.escalate_if(conv.triggers.on_resolution(result.intent, resolved))
+        return resolved
+
+    async def _run_flow(self, flow) -> bool | Ending:
+        conv = self.conv
+        for step in flow.steps:
+            outcome = await STEPS[step.name](conv, step.options)
+            match outcome:
+                case Transfer(target):
+                    return Ending("contained", target)
+                case NeedsStaff(why):
+                    raise CallOver(conv.escalation(Escalation(Reason.RESOLUTION_FAILED, conv.intent, why)))
+                case Missing(what):
+                    conv.escalate_if(conv.triggers.on_crm_missing(conv.intent, what))
+                    return False
+                case Unresolved():
+                    return False
+        return await conv.confirm(conv.flows.prompts.did_that_help) if flow.confirm else True
+
+    async def _announce_transfer(self, ending: Ending) -> None:
+        prompts = self.conv.flows.prompts
+        key = prompts.to_licensed if ending.target in LICENSED_QUEUES else prompts.to_person
+        try:
+            await self.conv.port.say(Prompt.say(key, barge_in=False))
+        except Exception:  # the hand-off goes ahead whatever happened to the announcement
+            log.exception("transfer announcement failed")

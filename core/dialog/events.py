@@ -1,0 +1,77 @@
+"""What the conversation adds to a call's event stream.
+
+Each turn, identity check, action and decision is one frozen event in the call's journal, next
+to the PBX and speech events. The hand-off payload, metrics and audit are all read from here, so
+every field a producer or an auditor needs is in an event, and nothing else carries state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from warmline.calls.events import CallEvent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerTurn(CallEvent):
+    """One understood caller turn: what was said (or keyed) and what the model made of it."""
+
+    turn: int
+    text: str
+    answer: bool  # True: the answer to a specific question (a date, yes/no), not a request
+    intent: str
+    confidence: float
+    action: str  # the intent policy's verdict: "contain" | "escalate" | "clarify"
+    entities: tuple[tuple[str, str], ...]  # (kind, value)
+    sentiment: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeysPressed(CallEvent):
+    """DTMF the caller keyed in answer to a question ("****" when the digits are private)."""
+
+    digits: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityChecked(CallEvent):
+    verified: bool
+    method: str  # "policy_number+date_of_birth" | "policy_number+zip" | "" when not verified
+    attempt: int
+    contact_id: str | None  # set only when verified
+    policy_id: str | None
+    name: str  # the verified caller's name as the CRM has it ("" when not verified)
+    why: str  # "" when verified; "no_such_policy" | "second_factor_mismatch" | "not_understood"
+    state: str = ""  # the verified caller's state (licensing), "" when not verified
+    line: str = ""  # the policy's line of business (routing skill), "" when not verified
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionTaken(CallEvent):
+    """A flow step that did something for the caller, and what came of it."""
+
+    intent: str
+    action: str  # the flow step, e.g. "read_balance", "send_id_card"
+    ok: bool
+    result: str  # one line a producer can read: "balance $128.40 due 2026-12-01"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntentResolved(CallEvent):
+    intent: str
+    resolved: bool  # False: the flow could not help, or the caller said it did not
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EscalationDecided(CallEvent):
+    reason: str  # a triggers.Reason value
+    intent: str | None
+    detail: str
+    final: bool
+    queue: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationEnded(CallEvent):
+    outcome: str  # "contained" | "escalated" | "abandoned"
+    intents: tuple[str, ...]  # every intent the caller raised, in order

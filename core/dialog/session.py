@@ -1,0 +1,135 @@
+"""A live call's conversation: the listening session becomes the dialogue's CallerPort.
+
+Decoded utterances, keyed digits and no-input timeouts land in one queue of replies; `ask`
+plays a question and takes the next reply. Keys end with # or a pause; the first key stops
+the prompt like speech does. When the dialogue ends, the session ends with a Route that the
+PBX plugin follows; when the caller hangs up first, the dialogue sees HungUp and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from warmline.speech.audio import AudioChunk
+from warmline.calls.events import CallerUtterance, CallJournal
+from warmline.speech.listening import ListeningSession
+from warmline.speech.prompts import CallVoice, Outcome, Prompt
+from warmline.speech.services import SpeechServices
+from warmline.calls.session import CallInfo, SessionFactory, SessionResult
+from warmline.dialog.dialogue import Dialogue, Ending
+from warmline.dialog.handoff import route_for
+from warmline.dialog.port import HungUp, Keyed, Reply, Said, Silence
+
+log = logging.getLogger(__name__)
+
+KEY_PAUSE_S = 2.5  # keys end after this pause when the caller does not press #
+HANGUP_GRACE_S = 2.0  # after the caller is gone, time the dialogue gets to record its ending
+
+DialogueFactory = Callable[[CallInfo, CallJournal, "DialogSession"], Dialogue]
+
+
+class DialogSession(ListeningSession):
+    def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices, voice: CallVoice | None,
+                 dialogue: DialogueFactory, *, barge_in: bool = True) -> None:
+        super().__init__(info, journal, services, voice, barge_in=barge_in)
+        self._replies = Replies()
+        self._keys = ""
+        self._key_timer: asyncio.TimerHandle | None = None
+        self.dialogue = dialogue(info, journal, self)
+
+    async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
+        cid = self.info.call_id
+        talk = asyncio.create_task(self.dialogue.run(), name=f"dialogue-{cid}")
+        hear = asyncio.create_task(super().run(audio), name=f"listen-{cid}")
+        try:
+            await asyncio.wait({talk, hear}, return_when=asyncio.FIRST_COMPLETED)
+            if not talk.done():  # the audio ended: the caller is gone
+                self._replies.put(HungUp())
+                await asyncio.wait({talk}, timeout=HANGUP_GRACE_S)
+            ending: Ending = talk.result() if talk.done() else Ending("abandoned")
+        finally:
+            for task in (talk, hear):
+                task.cancel()
+            await asyncio.gather(talk, hear, return_exceptions=True)
+            if self._key_timer is not None:
+                self._key_timer.cancel()
+        route = route_for(ending, self.journal) if ending.outcome != "abandoned" else None
+        return SessionResult(self.frames, self.audio_seconds, ending.outcome, route)
+
+    # --- CallerPort -------------------------------------------------------------------------------
+
+    async def say(self, prompt: Prompt) -> bool:  # type: ignore[override]
+        return await super().say(prompt) != Outcome.GONE
+
+    async def ask(self, prompt: Prompt, *, private: bool = False) -> Reply:
+        self.deaf = private
+        self._replies.clear()  # what was said before the question is not its answer
+        if not await self.say(prompt):
+            return HungUp()
+        reply = await self._replies.get()
+        while isinstance(reply, Silence) and self._keys:  # still keying: not silence
+            reply = await self._replies.get()
+        self.deaf = False
+        return reply
+
+    def pause_listening(self) -> None:
+        self.deaf = True
+
+    # --- what the listening session hears ---------------------------------------------------------
+
+    def heard(self, utterance: CallerUtterance) -> None:
+        if utterance.text.strip():
+            self._replies.put(Said(utterance.text))
+
+    def no_input(self) -> None:
+        self._replies.put(Silence())
+
+    def on_dtmf(self, digit: str) -> None:
+        if self._speaking is not None and not self._keys:
+            self._own(self.voice.stop(), f"key-stop-{self.info.call_id}")
+        if self._key_timer is not None:
+            self._key_timer.cancel()
+        if digit == "#":
+            self._flush_keys()
+            return
+        self._keys += digit
+        self._key_timer = asyncio.get_running_loop().call_later(KEY_PAUSE_S, self._flush_keys)
+
+    def _flush_keys(self) -> None:
+        keys, self._keys, self._key_timer = self._keys, "", None
+        if keys:
+            self._replies.put(Keyed(keys))
+
+
+class Replies:
+    """The caller's replies in arrival order; `get` waits for the next one."""
+
+    def __init__(self) -> None:
+        self._items: deque[Reply] = deque()
+        self._ready = asyncio.Event()
+
+    def put(self, reply: Reply) -> None:
+        self._items.append(reply)
+        self._ready.set()
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    async def get(self) -> Reply:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+
+def dialog_sessions(services: SpeechServices, dialogue: DialogueFactory, *, barge_in: bool = True) -> SessionFactory:
+    """The session factory `serve` and the demo hand to the PBX plugin when the conversation is on."""
+    return lambda info, journal, voice: DialogSession(info, journal, services, voice, dialogue, barge_in=barge_in)
+
+
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)

@@ -1,0 +1,53 @@
+"""What the hand-off adds to a call's event stream: the stored payload and every transfer step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from warmline.calls.events import CallEvent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandoffPrepared(CallEvent):
+    """The full payload, stored (the event store persists every event) before any phone rings."""
+
+    payload_id: str
+    queue: str
+    payload: str  # HandoffPayload JSON
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferPlanned(CallEvent):
+    queue: str
+    ring: tuple[str, ...]  # producer names, in the order they will be tried
+    skipped: tuple[tuple[str, str], ...]  # (producer, why)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProducerDialled(CallEvent):
+    producer: str
+    endpoint: str
+    attempt: int
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProducerRinging(CallEvent):
+    producer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProducerAnswered(CallEvent):
+    producer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProducerLost(CallEvent):
+    producer: str
+    why: str  # busy | no_answer | rejected | unavailable | declined | hung_up | no_decision | caller_gone
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferBridged(CallEvent):
+    producer: str
+    bridge_id: str

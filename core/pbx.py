@@ -1,0 +1,27 @@
+"""The contract a PBX plugin fulfils. Plugins register under the `warmline.pbx` entry point group."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from warmline.calls.events import Listener
+from warmline.health import CheckResult
+from warmline.calls.session import SessionFactory
+
+
+class PbxPlugin(Protocol):
+    name: str
+
+    async def check(self, settings: Any) -> list[CheckResult]:
+        """Connect, verify, disconnect: one verdict per item."""
+
+    async def serve(
+        self, settings: Any, session_factory: SessionFactory, stop: asyncio.Event,
+        listeners: Iterable[Listener] = (),
+    ) -> None:
+        """Take calls until `stop` is set; hand every live caller to a person on the way out."""
+
+    async def demo(self, sandbox: str) -> int:
+        """Scripted calls through Warmline on the plugin's sandbox PBX; the exit status."""

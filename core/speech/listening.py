@@ -1,0 +1,145 @@
+"""A call session that listens: utterances are cut by the VAD and decoded off the loop.
+
+Each utterance becomes a CallerUtterance event in the call's journal. A decode that fails is
+recorded as SpeechFailed and the call goes on (the conversation policy decides whether a
+person takes over). While a prompt plays the session keeps listening: a caller who starts
+talking stops it (barge-in) and what they say is decoded like any other utterance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from warmline.speech.audio import AudioChunk
+from warmline.calls.events import (
+    CallerSpeechStarted, CallerUtterance, CallJournal, NoInputTimeout, PromptEnded, PromptStarted, SpeechFailed,
+)
+from warmline.speech.prompts import CallVoice, Outcome, Prompt
+from warmline.speech.services import SpeechServices
+from warmline.calls.session import CallInfo, CallSession, SessionFactory, SessionResult
+from warmline.speech.cutter import SpeechAudio, Utterance, UtteranceCutter
+from warmline.speech.stt import SttError, Transcript
+from warmline.speech.stt.pool import LiveDecode
+from warmline.speech.vad import NoInput, Segmenter, SpeechStarted
+
+log = logging.getLogger(__name__)
+
+
+class ListeningSession(CallSession):
+    def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices,
+                 voice: CallVoice | None = None, *, opening: Prompt | None = None, barge_in: bool = True) -> None:
+        super().__init__(info, journal, voice)
+        self.services = services
+        self.opening = opening
+        self.barge_in = barge_in
+        self._speaking: Prompt | None = None
+        self._tasks: set[asyncio.Task] = set()  # prompts and barge-in stops this session owns
+        self._cutter: UtteranceCutter | None = None
+        self._decodes: set[asyncio.Task] = set()
+        self._live: LiveDecode | None = None  # the utterance being streamed to the engine
+        self.utterances: list[CallerUtterance] = []
+        self.deaf = False  # set while the caller keys private digits: nothing is cut or decoded
+
+    async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
+        if self.opening is not None:
+            self._own(self.say(self.opening), f"prompt-{self.info.call_id}-opening")
+        try:
+            async for chunk in audio:
+                await self.on_audio(chunk)
+            if self._cutter is not None:
+                self._handle(self._cutter.flush())
+            if self._decodes:
+                await asyncio.gather(*self._decodes)
+        finally:
+            for task in (*self._decodes, *self._tasks):
+                task.cancel()
+            if self._live is not None:
+                self._live.cancel()
+        heard = " | ".join(self.transcript())
+        return SessionResult(self.frames, self.audio_seconds, heard or "(no speech)")
+
+    async def say(self, prompt: Prompt) -> str:
+        """Play a prompt and wait for its outcome, listening all the while."""
+        self.journal.emit(PromptStarted(call_id=self.info.call_id, prompt=prompt.describe()))
+        self._speaking = prompt
+        try:
+            outcome = await self.voice.play(prompt)
+        finally:
+            self._speaking = None
+        self.journal.emit(PromptEnded(call_id=self.info.call_id, prompt=prompt.describe(), outcome=outcome))
+        if outcome == Outcome.FINISHED and self._cutter is not None:
+            self._cutter.segmenter.arm_no_input()  # silence counts from the end of the question
+        return outcome
+
+    def _own(self, coro, name: str, tasks: set[asyncio.Task] | None = None) -> asyncio.Task:
+        """Start a named task this session cancels on the way out (kept in `tasks`)."""
+        tasks = self._tasks if tasks is None else tasks
+        task = asyncio.create_task(coro, name=name)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return task
+
+    def transcript(self) -> list[str]:
+        """Non-empty utterance texts in the order spoken (decodes may finish out of order)."""
+        return [u.text for u in sorted(self.utterances, key=lambda u: u.start_ms) if u.text]
+
+    async def on_audio(self, chunk: AudioChunk) -> None:
+        await super().on_audio(chunk)
+        if self.deaf:
+            return
+        if self._cutter is None:  # the first chunk tells the format
+            self._cutter = UtteranceCutter(self.services.vad_stream(), Segmenter(self.services.segmenter), chunk.format,
+                                           live=self.services.stt.engine.streaming)
+        self._handle(self._cutter.push(chunk))
+
+    def _handle(self, events) -> None:
+        for event in events:
+            if isinstance(event, SpeechStarted):
+                self.journal.emit(CallerSpeechStarted(call_id=self.info.call_id, at_ms=event.at_ms))
+                if self._speaking is not None and self._speaking.barge_in and self.barge_in:
+                    self._own(self.voice.stop(), f"barge-in-{self.info.call_id}-{event.at_ms}")
+                if self._cutter is not None and self._cutter.live:
+                    self._live = self.services.stt.open_stream()
+            elif isinstance(event, SpeechAudio) and self._live is not None:
+                self._live.feed(event.samples)
+            elif isinstance(event, NoInput):
+                self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
+                self.no_input()
+            elif isinstance(event, Utterance):
+                live, self._live = self._live, None
+                self._own(self._decode(event, live), f"stt-{self.info.call_id}-{event.start_ms}", self._decodes)
+
+    def heard(self, utterance: CallerUtterance) -> None:
+        """A decoded utterance, for subclasses that converse (this one only records it)."""
+
+    def no_input(self) -> None:
+        """The caller said nothing after a question, for subclasses that converse."""
+
+    async def _decode(self, utterance: Utterance, live: LiveDecode | None) -> None:
+        try:
+            result = await self._text_of(utterance, live)
+        except SttError as exc:
+            log.warning("speech decode failed: %s", exc)
+            self.journal.emit(SpeechFailed(call_id=self.info.call_id, error=str(exc)))
+            return
+        event = CallerUtterance(
+            call_id=self.info.call_id, start_ms=utterance.start_ms, end_ms=utterance.end_ms, text=result.text,
+            engine=result.engine, decode_seconds=result.decode_seconds, cut=utterance.reason,
+        )
+        self.utterances.append(event)
+        self.journal.emit(event)
+        self.heard(event)
+        log.info("utterance decoded", extra={"audio_s": round(result.audio_seconds, 2),
+                                             "decode_s": round(result.decode_seconds, 3)})
+
+    async def _text_of(self, utterance: Utterance, live: LiveDecode | None) -> Transcript:
+        if live is not None:  # a streaming engine heard it as it was spoken: only the final result is left
+            return await live.finish()
+        return await self.services.stt.transcribe(utterance.audio)
+
+
+def listening_sessions(services: SpeechServices, *, barge_in: bool = True) -> SessionFactory:
+    """The session factory `serve` and the demo hand to the PBX plugin."""
+    return lambda info, journal, voice: ListeningSession(info, journal, services, voice, barge_in=barge_in)
