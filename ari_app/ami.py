@@ -6,9 +6,8 @@ import asyncio
 import logging
 
 from panoramisk import Manager
-
-from warmline.errors import PbxError
 from warmline.ari_app.settings import AmiSettings
+from warmline.errors import PbxError
 
 log = logging.getLogger(__name__)
 

@@ -11,15 +11,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
-
-from warmline.config import Settings
+from warmline.ari_app.call import CallHandler
+from warmline.ari_app.channels import Channels, subject
+from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
+from warmline.ari_app.console import ConsolePush
+from warmline.ari_app.context import AppContext
+from warmline.ari_app.settings import AsteriskSettings
+from warmline.ari_app.talk import Talk
 from warmline.calls.events import Listener
 from warmline.calls.session import SessionFactory
 from warmline.logs import call_id_var
-from warmline.ari_app.call import CallHandler
-from warmline.ari_app.client import AriClient, AriUnreachable, auth_header
-from warmline.ari_app.console import ConsolePush
-from warmline.ari_app.transfer import ProducerLeg
+from warmline.tasks import first_done
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +45,14 @@ class Backoff:
 
 
 class StasisApp:
-    def __init__(self, settings: Settings, session_factory: SessionFactory, listeners: Iterable[Listener] = ()) -> None:
+    def __init__(self, settings: AsteriskSettings, session_factory: SessionFactory, listeners: Iterable[Listener] = ()) -> None:
         self.settings = settings
         self.session_factory = session_factory
-        self.listeners: list[Listener] = list(listeners)
-        self.calls: dict[str, CallHandler] = {}  # caller channel id → handler
-        self.media_owner: dict[str, CallHandler] = {}  # media channel id → handler
-        self.legs: dict[str, ProducerLeg] = {}  # producer channel id → its leg, while a transfer rings it
-        self.talks: dict[str, tuple[str, ...]] = {}  # bridge id → caller and producer talking there
+        self.listeners: tuple[Listener, ...] = tuple(listeners)
+        self.channels = Channels()
         self.console: ConsolePush | None = ConsolePush.from_settings(settings.handoff)
         self.client: AriClient  # set in run()
+        self.ctx: AppContext  # set in run()
         self.connected = asyncio.Event()
         self.connections = 0  # successful (re)connects, for tests and status
         self._background: set[asyncio.Task] = set()
@@ -62,6 +62,8 @@ class StasisApp:
     async def run(self, stop: asyncio.Event) -> None:
         async with aiohttp.ClientSession() as http:
             self.client = AriClient(self.settings.ari, http)
+            self.ctx = AppContext(self.settings, self.client, self.channels, self.connected, self.session_factory,
+                                  self.listeners, self.console, self._spawn)
             try:
                 await self._connect_loop(http, stop)
             finally:
@@ -107,102 +109,50 @@ class StasisApp:
                 down_reported = True
 
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse, stop: asyncio.Event) -> None:
-        stop_task = asyncio.create_task(stop.wait(), name="ari-stop-watch")
-        try:
-            while True:
-                recv = asyncio.create_task(ws.receive(), name="ari-event-receive")
-                done, _ = await asyncio.wait({recv, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-                if stop_task in done:
-                    recv.cancel()
-                    await asyncio.gather(recv, return_exceptions=True)
-                    return
-                msg = recv.result()
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    return  # closed or error: reconnect
-                try:
-                    self.dispatch(json.loads(msg.data))
-                except Exception:  # one bad event must not take the app down
-                    log.exception("could not handle an ARI event")
-        finally:
-            stop_task.cancel()
-            await asyncio.gather(stop_task, return_exceptions=True)
+        while True:
+            recv = asyncio.create_task(ws.receive(), name="ari-event-receive")
+            if await first_done(recv, stop) is stop:
+                return
+            msg = recv.result()
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                return  # closed or error: reconnect
+            try:
+                self.dispatch(json.loads(msg.data))
+            except Exception:  # one bad event must not take the app down
+                log.exception("could not handle an ARI event")
 
     async def _shutdown_calls(self) -> None:
-        tasks = [h.task for h in self.calls.values() if h.task is not None] + list(self._background)
+        calls = self.channels.owners(CallHandler)
+        tasks = [h.task for h in calls if h.task is not None] + list(self._background)
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
 
-    def forget(self, handler: CallHandler) -> None:
-        self.calls.pop(handler.channel_id, None)
-
     # --- events ----------------------------------------------------------------------------------
 
     def dispatch(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        channel = event.get("channel") or {}
-        channel_id = channel.get("id", "")
-        if kind == "PlaybackFinished":
-            channel_id = (event.get("playback") or {}).get("target_uri", "").removeprefix("channel:")
-        elif kind == "Dial":
-            channel_id = (event.get("peer") or {}).get("id", "")
-        if leg := self.legs.get(channel_id):
-            leg.on_event(event)
-            return
-        if kind in ("StasisEnd", "ChannelDestroyed") and (talk := self._talk_of(channel_id)):
-            self._spawn(self._end_talk(talk), f"talk-end-{talk}")
-            return
-        if kind == "StasisStart":
-            self._on_stasis_start(channel, event)
-        elif kind == "PlaybackFinished":
-            playback = event.get("playback") or {}
-            target = playback.get("target_uri", "").removeprefix("channel:")
-            if handler := self.calls.get(target):
-                handler.voice.on_playback_finished(playback)
-        elif kind == "ChannelDtmfReceived":
-            if handler := self.calls.get(channel_id):
-                handler.on_dtmf(event.get("digit", ""))
-        elif kind in ("StasisEnd", "ChannelDestroyed"):
-            if handler := self.calls.get(channel_id):
-                handler.on_caller_gone()
-            elif handler := self.media_owner.get(channel_id):
-                log.debug("media channel left Stasis", extra={"channel": channel_id})
+        """An ARI event goes to the owner of the channel it is about; a new channel may be a call."""
+        if owner := self.channels.owner(subject(event)):
+            owner.on_event(event)
+        elif event.get("type") == "StasisStart":
+            self._on_new_channel(event.get("channel") or {})
 
-    def _on_stasis_start(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
-        channel_id = channel["id"]
-        if owner := self.media_owner.get(channel_id):
-            owner.on_owned_stasis_start(channel_id)
-        elif channel_id in self.calls or self._talk_of(channel_id):
-            return
-        elif _ours(channel):
-            log.warning("hanging up a media channel no call owns", extra={"channel": channel_id})
-            self._spawn(self.client.delete(f"/channels/{channel_id}", missing_ok=True), f"stray-{channel_id}")
-        else:
+    def _on_new_channel(self, channel: dict[str, Any]) -> None:
+        if _ours(channel):
+            log.warning("hanging up a media channel no call owns", extra={"channel": channel.get("id")})
+            self._spawn(self.client.delete(f"/channels/{channel['id']}", missing_ok=True), f"stray-{channel['id']}")
+        elif channel.get("id"):
             self.start_call(channel)
 
     def start_call(self, channel: dict[str, Any]) -> CallHandler:
-        handler = CallHandler(self, channel)
-        self.calls[handler.channel_id] = handler
+        handler = CallHandler(self.ctx, channel)
         context = contextvars.copy_context()
         context.run(call_id_var.set, handler.call_id)
         handler.task = asyncio.create_task(handler.run(), name=f"call-{handler.call_id}", context=context)
         return handler
 
-    # --- callers talking to producers ---------------------------------------------------------
-
-    def adopt_talk(self, bridge_id: str, channel_ids: tuple[str, ...]) -> None:
-        """A caller and a producer share this bridge: when either leaves, the other is hung up."""
-        self.talks[bridge_id] = channel_ids
-
-    def _talk_of(self, channel_id: str) -> str | None:
-        return next((b for b, members in self.talks.items() if channel_id in members), None)
-
-    async def _end_talk(self, bridge_id: str) -> None:
-        for channel_id in self.talks.pop(bridge_id, ()):
-            await self.client.delete(f"/channels/{channel_id}", missing_ok=True)
-        await self.client.delete(f"/bridges/{bridge_id}", missing_ok=True)
-        log.info("transferred call ended", extra={"bridge": bridge_id})
+    # --- tasks ---------------------------------------------------------------------------------
 
     def _spawn(self, coro, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -221,34 +171,34 @@ class StasisApp:
         """
         app = await self.client.get(f"/applications/{self.settings.ari.app}")
         present = set(app.get("channel_ids", []))
-        for handler in list(self.calls.values()):
+        for handler in self.channels.owners(CallHandler):
             if handler.channel_id not in present:
                 handler.on_caller_gone("pbx_lost")
         bridges = await self.client.get("/bridges")
         await self._reconcile_talks(bridges, present)
-        talking = {c for members in self.talks.values() for c in members}
-        owned = set(self.calls) | set(self.media_owner) | set(self.legs) | talking
-        for channel_id in present - owned:
-            await self._settle_orphan(channel_id)
-        live_bridges = {h.bridge_id for h in self.calls.values()} | set(self.talks)
-        live_bridges |= {h.hold_bridge_id for h in self.calls.values()}
+        # stranded callers first, all at once: each waits in silence until handed on
+        orphans = sorted(present - self.channels.ids())
+        await asyncio.gather(*(_each(self._settle_orphan(c), "channel", c) for c in orphans))
+        live_bridges = self.channels.bridge_ids()
         prefix = f"{self.settings.ari.app}:"
-        for bridge in bridges:
-            if bridge.get("name", "").startswith(prefix) and bridge["id"] not in live_bridges:
-                log.info("removing a bridge left by an earlier run", extra={"bridge": bridge["id"]})
-                await self.client.delete(f"/bridges/{bridge['id']}", missing_ok=True)
+        stale = [b["id"] for b in bridges if b.get("name", "").startswith(prefix) and b["id"] not in live_bridges]
+        await asyncio.gather(*(_each(self._remove_bridge(b), "bridge", b) for b in stale))
+
+    async def _remove_bridge(self, bridge_id: str) -> None:
+        log.info("removing a bridge left by an earlier run", extra={"bridge": bridge_id})
+        await self.client.delete(f"/bridges/{bridge_id}", missing_ok=True)
 
     async def _reconcile_talks(self, bridges: list[dict[str, Any]], present: set[str]) -> None:
         """Callers already talking to producers are left alone (and watched); a half-ended talk is ended."""
+        held = self.channels.bridge_ids()
         for bridge in bridges:
-            if not bridge.get("name", "").endswith(":talk") or bridge["id"] in self.talks:
+            if not bridge.get("name", "").endswith(":talk") or bridge["id"] in held:
                 continue
             members = tuple(c for c in bridge.get("channels", []) if c in present)
             if len(members) >= 2:
-                self.adopt_talk(bridge["id"], members)
+                Talk(self.ctx, bridge["id"], members)
             elif bridge.get("name", "").startswith(f"{self.settings.ari.app}:"):
-                self.talks[bridge["id"]] = members
-                await self._end_talk(bridge["id"])
+                await _each(Talk(self.ctx, bridge["id"], members).end(), "bridge", bridge["id"])
 
     async def _settle_orphan(self, channel_id: str) -> None:
         channel = await self.client.get(f"/channels/{channel_id}", missing_ok=True)
@@ -263,6 +213,15 @@ class StasisApp:
                                params={"variable": "WARMLINE_FALLBACK_REASON", "value": "warmline_restarted"})
         await self.client.post(f"/channels/{channel_id}/continue", missing_ok=True,
                                params={"context": fb.context, "extension": fb.extension, "priority": fb.priority})
+
+
+async def _each(step, what: str, ident: str) -> None:
+    """One channel's or bridge's reconciliation: its own ARI error (409 not in the app any more, a
+    5xx...) is logged and the others go on; losing Asterisk altogether still ends the pass."""
+    try:
+        await step
+    except AriError as exc:
+        log.warning("reconcile: %s %s: %s", what, ident, exc)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -15,8 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from warmline.ari_app.channels import subject
+from warmline.ari_app.context import AppContext
+from warmline.ari_app.media import MediaLeg, make_leg
+from warmline.ari_app.transfer import AttendedTransfer, CallView
+from warmline.ari_app.voice import AriVoice
 from warmline.calls.events import (
     CallEnded,
     CallFailed,
@@ -25,16 +30,11 @@ from warmline.calls.events import (
     MediaConnected,
     MediaEnded,
 )
-from warmline.privacy import mask_number
 from warmline.calls.session import CallInfo, CallSession, SessionResult
 from warmline.handoff.payload import load_payload_from
 from warmline.logs import call_id_var
-from warmline.ari_app.media import MediaLeg, make_leg
-from warmline.ari_app.transfer import AttendedTransfer
-from warmline.ari_app.voice import AriVoice
-
-if TYPE_CHECKING:
-    from warmline.ari_app.app import StasisApp
+from warmline.privacy import mask_number
+from warmline.tasks import cancel_all, first_done
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ def new_call_id() -> str:
 
 
 class CallHandler:
-    def __init__(self, app: "StasisApp", channel: dict[str, Any]) -> None:
-        self.app = app
-        self.client = app.client
+    def __init__(self, ctx: AppContext, channel: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.client = ctx.client
         self.call_id = new_call_id()
         self.channel_id: str = channel["id"]
         caller = channel.get("caller") or {}
@@ -58,7 +58,7 @@ class CallHandler:
             caller_name=caller.get("name", ""),
             dialed=(channel.get("dialplan") or {}).get("exten", ""),
         )
-        self.journal = CallJournal(self.call_id, app.listeners)
+        self.journal = CallJournal(self.call_id, ctx.listeners)
         self.bridge_id = f"wl-{self.call_id}"
         self.hold_bridge_id = f"wl-{self.call_id}-hold"  # the caller on hold during a transfer
         self.talk_bridge_id = f"wl-{self.call_id}-talk"  # the caller with a producer
@@ -70,8 +70,13 @@ class CallHandler:
         self.task: asyncio.Task | None = None
         self.media_released = False
         self.session: CallSession | None = None
-        prompts = app.settings.prompts
+        prompts = ctx.settings.prompts
         self.voice = AriVoice(self.client, self.channel_id, prompts.asterisk_dir or prompts.dir)
+        ctx.channels.claim(self.channel_id, self)
+
+    @property
+    def bridge_ids(self) -> tuple[str, ...]:
+        return (self.bridge_id, self.hold_bridge_id)
 
     # --- events from the Stasis app ----------------------------------------------------------
 
@@ -82,13 +87,21 @@ class CallHandler:
             self.caller_gone.set()
             self.voice.on_caller_gone()
 
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind, channel_id = event.get("type"), subject(event)
+        if channel_id != self.channel_id:  # our media or snoop channel
+            if kind == "StasisStart" and (arrived := self.in_stasis.get(channel_id)):
+                arrived.set()
+        elif kind == "PlaybackFinished":
+            self.voice.on_playback_finished(event.get("playback") or {})
+        elif kind == "ChannelDtmfReceived":
+            self.on_dtmf(event.get("digit", ""))
+        elif kind in ("StasisEnd", "ChannelDestroyed"):
+            self.on_caller_gone()
+
     def on_dtmf(self, digit: str) -> None:
         if self.session is not None and digit:
             self.session.on_dtmf(digit)
-
-    def on_owned_stasis_start(self, channel_id: str) -> None:
-        if event := self.in_stasis.get(channel_id):
-            event.set()
 
     # --- the call ------------------------------------------------------------------------------
 
@@ -107,9 +120,9 @@ class CallHandler:
             stage = "bridge"
             await self._bridge()
             stage = "media"
-            leg = make_leg(self.app.settings.media.transport, self.client, self.media_channel_id,
-                           self.app.settings.media.rtp_bind_host)
-            await asyncio.wait_for(self._connect_media(leg), self.app.settings.media.connect_timeout_s)
+            leg = make_leg(self.ctx.settings.media.transport, self.client, self.media_channel_id,
+                           self.ctx.settings.media.rtp_bind_host)
+            await asyncio.wait_for(self._connect_media(leg), self.ctx.settings.media.connect_timeout_s)
             self.journal.emit(MediaConnected(call_id=self.call_id, transport=leg.transport, audio_format="slin16"))
             log.info("media connected", extra={"transport": leg.transport})
             stage = "session"
@@ -131,20 +144,20 @@ class CallHandler:
 
     async def _bridge(self) -> None:
         await self.client.post("/bridges", params={
-            "type": "mixing", "bridgeId": self.bridge_id, "name": f"{self.app.settings.ari.app}:{self.call_id}",
+            "type": "mixing", "bridgeId": self.bridge_id, "name": f"{self.ctx.app_name}:{self.call_id}",
         })
 
     async def _connect_media(self, leg: MediaLeg) -> None:
-        self.app.media_owner[leg.channel_id] = self  # before open: StasisStart can beat the reply
+        self.ctx.channels.claim(leg.channel_id, self)  # before open: StasisStart can beat the reply
         await leg.open()
         await self.in_stasis[leg.channel_id].wait()
         await self.client.post(f"/bridges/{self.bridge_id}/addChannel", params={"channel": leg.channel_id})
         started = getattr(leg, "started", None)
         if started is not None:
             await started.wait()
-        self.app.media_owner[self.snoop_channel_id] = self
+        self.ctx.channels.claim(self.snoop_channel_id, self)
         await self.client.post(f"/channels/{self.channel_id}/snoop", params={
-            "spy": "in", "app": self.app.settings.ari.app, "snoopId": self.snoop_channel_id,
+            "spy": "in", "app": self.ctx.app_name, "snoopId": self.snoop_channel_id,
         })
         await self.in_stasis[self.snoop_channel_id].wait()
         await self.client.post(f"/bridges/{self.bridge_id}/addChannel", params={"channel": self.snoop_channel_id})
@@ -152,26 +165,22 @@ class CallHandler:
                                params={"variable": "WARMLINE_CALL_ID", "value": self.call_id})
 
     async def _converse(self, leg: MediaLeg) -> SessionResult | None:
-        session = self.session = self.app.session_factory(self.info, self.journal, self.voice)
+        session = self.session = self.ctx.session_factory(self.info, self.journal, self.voice)
         session_task = asyncio.create_task(session.run(leg.chunks()), name=f"session-{self.call_id}")
-        gone_task = asyncio.create_task(self.caller_gone.wait(), name=f"hangup-watch-{self.call_id}")
         try:
-            await asyncio.wait({session_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
-            if self.caller_gone.is_set():
+            if await first_done(session_task, self.caller_gone, cancel_rest=False) is self.caller_gone:
                 await leg.close()  # ends the audio; the session finishes what it heard
-                done, _ = await asyncio.wait({session_task}, timeout=SESSION_DRAIN_S)
-                return session_task.result() if done else None
+                finished = await first_done(session_task, timeout=SESSION_DRAIN_S)
+                return session_task.result() if finished else None
             return session_task.result()  # re-raises a crashed session
         finally:
-            for task in (session_task, gone_task):
-                task.cancel()
-            await asyncio.gather(session_task, gone_task, return_exceptions=True)
+            await cancel_all([session_task])
 
     async def _follow(self, result: SessionResult | None) -> None:
         """Hang up a contained call; hand anyone else to a producer, or on into the dialplan."""
         if self.caller_gone.is_set():
             return
-        if not self.app.connected.is_set():
+        if not self.ctx.connected.is_set():
             self.end_reason = self.end_reason or "pbx_lost"  # media ended because Asterisk went away
             return
         route = result.route if result else None
@@ -189,24 +198,29 @@ class CallHandler:
         self.end_reason = f"handed_to_{route.target}"
         if await self._transfer(route.target, variables):
             return
-        handoff = self.app.settings.handoff
         await self.client.post(f"/channels/{self.channel_id}/continue", missing_ok=True, params={
-            "context": handoff.context, "extension": route.target, "priority": 1,
+            "context": self.ctx.settings.dialplan.handoff_context, "extension": route.target, "priority": 1,
         })
         log.info("caller handed to the dialplan", extra={"target": route.target})
 
     async def _transfer(self, target: str, variables: dict[str, str]) -> bool:
         """Ring producers ourselves (transfer mode): True once the caller is with one, or gone."""
         payload = load_payload_from(self.journal)
-        if self.app.settings.handoff.mode != "transfer" or target == "payment" or payload is None:
+        if self.ctx.settings.handoff.mode != "transfer" or target == "payment" or payload is None:
             return False
-        return await AttendedTransfer(self, payload, variables).run()
+        return await AttendedTransfer(self.ctx, self.view(), payload, variables).run()
+
+    def view(self) -> CallView:
+        """What the transfer may see of this call."""
+        return CallView(call_id=self.call_id, caller=self.channel_id, journal=self.journal,
+                        caller_gone=self.caller_gone, sound_dir=self.voice.sound_dir,
+                        hold_bridge_id=self.hold_bridge_id, talk_bridge_id=self.talk_bridge_id)
 
     async def _to_fallback(self, reason: str) -> None:
         """Send the caller to the human fallback in the dialplan (never leave them in silence)."""
         if self.caller_gone.is_set():
             return
-        fb = self.app.settings.fallback
+        fb = self.ctx.settings.fallback
         self.end_reason = "handed_to_fallback"  # before the request: its StasisEnd can arrive first
         try:
             await self.client.post(f"/channels/{self.channel_id}/variable",
@@ -227,8 +241,7 @@ class CallHandler:
         self.media_released = True
         if leg is not None:
             await leg.close()
-        self.app.media_owner.pop(self.media_channel_id, None)
-        self.app.media_owner.pop(self.snoop_channel_id, None)
+        self.ctx.channels.release(self, self.media_channel_id, self.snoop_channel_id)
         try:
             await self.client.delete(f"/channels/{self.snoop_channel_id}", missing_ok=True)
         except Exception as exc:  # PBX gone, or the snoop died with the caller
@@ -247,7 +260,7 @@ class CallHandler:
         self.journal.emit(CallEnded(call_id=self.call_id, reason=reason))
         log.info("call ended", extra={"reason": reason, "frames": frames,
                                       "dropped": getattr(leg, "dropped", 0)})
-        self.app.forget(self)
+        self.ctx.channels.release(self, self.channel_id)  # unless a talk owns the caller now
 
 
 def _is_expected(exc: Exception) -> bool:

@@ -7,9 +7,8 @@ import logging
 from typing import Any
 
 import aiohttp
-
-from warmline.errors import PbxError
 from warmline.ari_app.settings import AriSettings
+from warmline.errors import PbxError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ import logging
 import os
 
 import aiohttp
-
 from warmline.handoff.payload import HandoffPayload
 
 log = logging.getLogger(__name__)

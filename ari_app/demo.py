@@ -11,20 +11,32 @@ from datetime import date
 from pathlib import Path
 
 from warmline.ari_app.app import StasisApp
+from warmline.ari_app.scripted import Journals, Script, Voices, converse
+from warmline.ari_app.settings import AsteriskSettings
 from warmline.ari_app.simulate import CallerSimulator
-from warmline.config import Settings, load_settings
-from warmline.speech import prompts
-from warmline.errors import ConfigError
 from warmline.calls.events import CallEnded, CallEvent
-from warmline.speech.services import build_services
 from warmline.calls.store import EventStore
+from warmline.config import load_settings
+from warmline.conversation.build import open_conversation
 from warmline.crm.seed import DEMO_CALLER, seed_demo
-from warmline.dialog.build import open_conversation
-from warmline.dialog.events import ActionTaken, CallerTurn, ConversationEnded, EscalationDecided, IdentityChecked
-from warmline.handoff.events import HandoffPrepared, ProducerLost, TransferBridged, TransferPlanned
+from warmline.dialog.events import (
+    ActionTaken,
+    CallerTurn,
+    ConversationEnded,
+    EscalationDecided,
+    IdentityChecked,
+)
+from warmline.errors import ConfigError
+from warmline.handoff.events import (
+    HandoffPrepared,
+    ProducerLost,
+    TransferBridged,
+    TransferPlanned,
+)
 from warmline.handoff.routing import Producer
 from warmline.logs import setup_logging
-from warmline.ari_app.scripted import Journals, Script, Voices, converse
+from warmline.speech import prompts
+from warmline.speech.services import build_services
 
 KEYS = f"keys:{DEMO_CALLER.policy_number}#"
 DOB = DEMO_CALLER.date_of_birth_spoken
@@ -133,9 +145,8 @@ def describe(name: str, events: list[CallEvent]) -> str:
     return "\n".join(lines)
 
 
-async def _leftovers(settings: Settings) -> str:
+async def _leftovers(settings: AsteriskSettings) -> str:
     import aiohttp
-
     from warmline.ari_app.client import AriClient
 
     async with aiohttp.ClientSession() as http:

@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 import aiohttp
-
-from warmline.speech.audio import SLIN16, AudioChunk
-from warmline.errors import AudioFormatError
-from warmline.speech.rtp import RtpError, RtpPacket, SequenceTracker
 from warmline.ari_app.client import AriClient
+from warmline.errors import AudioFormatError
+from warmline.speech.audio import SLIN16, AudioChunk
+from warmline.speech.rtp import RtpError, RtpPacket, SequenceTracker
 
 log = logging.getLogger(__name__)
 

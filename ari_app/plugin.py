@@ -6,29 +6,31 @@ import asyncio
 from collections.abc import Iterable
 
 import aiohttp
-
-from warmline.config import Settings
-from warmline.calls.events import Listener
-from warmline.health import CheckResult
-from warmline.calls.session import SessionFactory
 from warmline.ari_app.ami import AmiError, ami_login_check
 from warmline.ari_app.app import StasisApp
 from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
+from warmline.ari_app.settings import AsteriskSettings
+from warmline.calls.events import Listener
+from warmline.calls.session import SessionFactory
+from warmline.health import CheckResult
 
 
 class AsteriskPlugin:
     name = "asterisk"
+    settings_model = AsteriskSettings
 
-    async def serve(self, settings: Settings, session_factory: SessionFactory, stop: asyncio.Event,
+    async def serve(self, settings: AsteriskSettings, session_factory: SessionFactory, stop: asyncio.Event,
                     listeners: Iterable[Listener] = ()) -> None:
         await StasisApp(settings, session_factory, listeners).run(stop)
 
     async def demo(self, sandbox: str) -> int:
-        from warmline.ari_app.demo import run_demo  # the demo's callers and seed load only when asked for
+        from warmline.ari_app.demo import (
+            run_demo,  # the demo's callers and seed load only when asked for
+        )
 
         return await run_demo(sandbox)
 
-    async def check(self, settings: Settings) -> list[CheckResult]:
+    async def check(self, settings: AsteriskSettings) -> list[CheckResult]:
         results: list[CheckResult] = []
         async with aiohttp.ClientSession() as http:
             client = AriClient(settings.ari, http)
@@ -60,7 +62,7 @@ async def _check_ari(client: AriClient) -> CheckResult:
     return CheckResult("ari", True, f"Asterisk {version} at {client.base}")
 
 
-async def _check_stasis_app(client: AriClient, http: aiohttp.ClientSession, settings: Settings) -> CheckResult:
+async def _check_stasis_app(client: AriClient, http: aiohttp.ClientSession, settings: AsteriskSettings) -> CheckResult:
     app = settings.ari.app
     if await client.get(f"/applications/{app}", missing_ok=True) is not None:
         return CheckResult("stasis-app", True, f"application {app!r} is registered (a Warmline is serving it)")

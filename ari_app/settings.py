@@ -1,12 +1,12 @@
-"""Configuration of the Asterisk plugin (plain pydantic: importing it loads no PBX client)."""
+"""Configuration of the Asterisk plugin: its own TOML sections on top of the engine's (plain pydantic:
+importing it loads no PBX client)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
-
-from warmline.handoff.routing import Producer
+from warmline.config import Settings
 
 
 class _Section(BaseModel):
@@ -55,28 +55,19 @@ class FallbackSettings(_Section):
     priority: int = Field(1, ge=1, description="dialplan priority", examples=[1])
 
 
-class HandoffSettings(_Section):
-    """How callers reach people: Warmline's own attended transfer, then the dialplan's chain."""
+class DialplanSettings(_Section):
+    """Where in the dialplan callers continue when Warmline hands them on."""
 
-    context: str = Field("warmline-handoff", min_length=1,
-                         description="dialplan context; the extension is the queue (or `payment`)",
-                         examples=["warmline-handoff"])
-    mode: Literal["transfer", "dialplan"] = Field(
-        "transfer", description="transfer: Warmline rings producers itself (hold music, whisper, bridge), then "
-        "continues the caller into `context`; dialplan: straight to `context`", examples=["transfer"])
-    ring_timeout_s: int = Field(20, ge=5, le=120, description="how long one producer's phone rings", examples=[20])
-    accept: Literal["dtmf", "auto"] = Field(
-        "dtmf", description="dtmf: the producer presses 1 to take the call (2 declines); auto: the whisper is "
-        "played and the call is bridged", examples=["dtmf"])
-    accept_timeout_s: float = Field(8.0, ge=1, le=60, description="time after the whisper to press 1 or 2",
-                                    examples=[8.0])
-    max_producers: int = Field(3, ge=0, le=20, description="producers tried before the dialplan's queue",
-                               examples=[3])
-    licensed_queues: tuple[str, ...] = Field(
-        ("licensed", "retention"), description="queues whose producers must be licensed in the caller's state",
-        examples=[["licensed", "retention"]])
-    console_url: str = Field("", description="POST the hand-off payload here before the phone rings (screen "
-                             "pop); empty = no push", examples=[""])
-    console_token_env: str = Field("", description="environment variable holding a bearer token for "
-                                   "console_url", examples=[""])
-    producers: tuple[Producer, ...] = Field((), description="who takes transfers, in the order they are tried")
+    handoff_context: str = Field("warmline-handoff", min_length=1,
+                                 description="context escalated callers continue in; the extension is the "
+                                 "queue (or `payment`)", examples=["warmline-handoff"])
+
+
+class AsteriskSettings(Settings):
+    """Everything `warmline serve` reads when `pbx = "asterisk"`."""
+
+    ari: AriSettings = AriSettings()
+    ami: AmiSettings = AmiSettings()
+    media: MediaSettings = MediaSettings()
+    fallback: FallbackSettings = FallbackSettings()
+    dialplan: DialplanSettings = DialplanSettings()

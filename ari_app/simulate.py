@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 
 import aiohttp
-
 from warmline.ari_app.client import AriClient
 
 

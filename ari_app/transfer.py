@@ -16,10 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
-from warmline.speech.prompts import Prompt
+from warmline.ari_app.client import AriError
+from warmline.ari_app.context import AppContext
+from warmline.ari_app.presence import availability, state_device
+from warmline.ari_app.talk import Talk
+from warmline.ari_app.voice import AriVoice
+from warmline.calls.events import CallJournal
 from warmline.handoff.events import (
     ProducerAnswered,
     ProducerDialled,
@@ -30,11 +36,8 @@ from warmline.handoff.events import (
 )
 from warmline.handoff.payload import HandoffPayload
 from warmline.handoff.routing import Availability, Producer, RoutePlan, plan
-from warmline.ari_app.client import AriError
-from warmline.ari_app.voice import AriVoice
-
-if TYPE_CHECKING:
-    from warmline.ari_app.call import CallHandler
+from warmline.speech.prompts import Prompt
+from warmline.tasks import first_done
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +49,23 @@ HANGUP_CAUSES = {17: "busy", 21: "rejected", 18: "no_answer", 19: "no_answer", 2
 ACCEPT, DECLINE = "1", "2"
 
 
+@dataclass(frozen=True, slots=True)
+class CallView:
+    """What a transfer may see of its call."""
+
+    call_id: str
+    caller: str  # the caller's channel id
+    journal: CallJournal
+    caller_gone: asyncio.Event
+    sound_dir: str
+    hold_bridge_id: str
+    talk_bridge_id: str
+
+
 class ProducerLeg:
     """One producer's channel as the Stasis app reports it."""
+
+    bridge_ids: tuple[str, ...] = ()
 
     def __init__(self, channel_id: str, producer: Producer) -> None:
         self.channel_id = channel_id
@@ -87,17 +105,17 @@ class ProducerLeg:
 
 
 class AttendedTransfer:
-    def __init__(self, handler: "CallHandler", payload: HandoffPayload, variables: dict[str, str]) -> None:
-        self.handler = handler
-        self.app = handler.app
-        self.client = handler.client
-        self.settings = handler.app.settings.handoff
+    def __init__(self, ctx: AppContext, call: CallView, payload: HandoffPayload, variables: dict[str, str]) -> None:
+        self.ctx = ctx
+        self.call = call
+        self.client = ctx.client
+        self.settings = ctx.settings.handoff
         self.payload = payload
         self.variables = variables
-        self.call_id = handler.call_id
-        self.caller = handler.channel_id
-        self.hold_id = handler.hold_bridge_id
-        self.talk_id = handler.talk_bridge_id
+        self.call_id = call.call_id
+        self.caller = call.caller
+        self.hold_id = call.hold_bridge_id
+        self.talk_id = call.talk_bridge_id
         self.held = False
 
     async def run(self) -> bool:
@@ -108,11 +126,11 @@ class AttendedTransfer:
         await self._hold()
         try:
             for attempt, producer in enumerate(route.ring, start=1):
-                if self.handler.caller_gone.is_set():
+                if self.call.caller_gone.is_set():
                     return True
                 if await self._try(attempt, producer):
                     return True
-            return self.handler.caller_gone.is_set()
+            return self.call.caller_gone.is_set()
         finally:
             await self._unhold()
 
@@ -126,13 +144,13 @@ class AttendedTransfer:
                      licensed_queues=self.settings.licensed_queues,
                      availability=dict(zip((p.name for p in producers), states)),
                      limit=self.settings.max_producers)
-        self.handler.journal.emit(TransferPlanned(
+        self.call.journal.emit(TransferPlanned(
             call_id=self.call_id, queue=skills.queue, ring=tuple(p.name for p in route.ring), skipped=route.skipped))
         return route
 
     async def _availability(self, producer: Producer) -> Availability:
         state, dnd = "UNKNOWN", False
-        device = producer.state_device
+        device = state_device(producer)
         try:
             if device:
                 state = (await self.client.get(f"/deviceStates/{quote(device, safe='')}")).get("state", "UNKNOWN")
@@ -142,12 +160,12 @@ class AttendedTransfer:
                 dnd = bool((got or {}).get("value"))
         except AriError as exc:
             log.warning("availability of %s unknown: %s", producer.name, exc)
-        return Availability(device_state=state, dnd=dnd)
+        return availability(state, dnd)
 
     # --- the caller on hold ------------------------------------------------------------------
 
     async def _hold(self) -> None:
-        app = self.app.settings.ari.app
+        app = self.ctx.app_name
         await self.client.post("/bridges", params={"type": "holding", "bridgeId": self.hold_id,
                                                    "name": f"{app}:{self.call_id}:hold"})
         self.held = True
@@ -166,7 +184,7 @@ class AttendedTransfer:
 
     async def _try(self, attempt: int, producer: Producer) -> bool:
         leg = ProducerLeg(f"wl-{self.call_id}-p{attempt}", producer)
-        self.app.legs[leg.channel_id] = leg  # before create: its StasisStart can beat the reply
+        self.ctx.channels.claim(leg.channel_id, leg)  # before create: its StasisStart can beat the reply
         bridged = False
         try:
             await self._ring(attempt, leg)
@@ -177,22 +195,22 @@ class AttendedTransfer:
                 await self._bridge(leg)
                 bridged = True
                 return True
-            self.handler.journal.emit(ProducerLost(call_id=self.call_id, producer=producer.name, why=why))
+            self.call.journal.emit(ProducerLost(call_id=self.call_id, producer=producer.name, why=why))
             log.info("producer did not take the call", extra={"producer": producer.name, "why": why})
             return why == "caller_gone"
         finally:
             if not bridged:
-                self.app.legs.pop(leg.channel_id, None)
+                self.ctx.channels.release(leg, leg.channel_id)
                 await self.client.delete(f"/channels/{leg.channel_id}", missing_ok=True)
 
     async def _ring(self, attempt: int, leg: ProducerLeg) -> None:
         """Create the leg with every piece of context on it, announce it, then dial."""
         await self.client.post("/channels/create", body={"variables": self._leg_variables(leg.producer)}, params={
-            "endpoint": leg.producer.endpoint, "app": self.app.settings.ari.app,
+            "endpoint": leg.producer.endpoint, "app": self.ctx.app_name,
             "appArgs": f"{PRODUCER_ROLE},{self.call_id}", "channelId": leg.channel_id,
             "originator": self.caller,
         })
-        self.handler.journal.emit(ProducerDialled(call_id=self.call_id, producer=leg.producer.name,
+        self.call.journal.emit(ProducerDialled(call_id=self.call_id, producer=leg.producer.name,
                                                   endpoint=leg.producer.endpoint, attempt=attempt,
                                                   channel_id=leg.channel_id))
         await self._announce(leg)
@@ -214,10 +232,10 @@ class AttendedTransfer:
         fields = {"ProducerChannel": leg.channel_id, "Producer": leg.producer.name} | {
             _camel(k): v for k, v in self.variables.items()}
         await self.client.post("/events/user/WarmlineHandoff", body={"variables": fields}, params={
-            "application": self.app.settings.ari.app,
+            "application": self.ctx.app_name,
             "source": f"channel:{self.caller},channel:{leg.channel_id}"})
-        if self.app.console is not None:
-            await self.app.console.push(self.payload, leg.producer.name)
+        if self.ctx.console is not None:
+            await self.ctx.console.push(self.payload, leg.producer.name)
 
     async def _answer(self, leg: ProducerLeg) -> str | None:
         """None once answered; otherwise why not (busy, no answer, the caller left...)."""
@@ -228,19 +246,19 @@ class AttendedTransfer:
         finally:
             ringing.cancel()
         if outcome is leg.answered and not leg.gone.is_set():
-            self.handler.journal.emit(ProducerAnswered(call_id=self.call_id, producer=leg.producer.name))
+            self.call.journal.emit(ProducerAnswered(call_id=self.call_id, producer=leg.producer.name))
             return None
-        if self.handler.caller_gone.is_set():
+        if self.call.caller_gone.is_set():
             return "caller_gone"
         return DIAL_STATUS.get(leg.dial_status) or HANGUP_CAUSES.get(leg.cause, "no_answer")
 
     async def _report_ringing(self, leg: ProducerLeg) -> None:
         await leg.ringing.wait()
-        self.handler.journal.emit(ProducerRinging(call_id=self.call_id, producer=leg.producer.name))
+        self.call.journal.emit(ProducerRinging(call_id=self.call_id, producer=leg.producer.name))
 
     async def _whisper(self, leg: ProducerLeg) -> str | None:
         """None once the producer accepts; otherwise declined / hung_up / no_decision / caller_gone."""
-        leg.voice = AriVoice(self.client, leg.channel_id, self.handler.voice.sound_dir)
+        leg.voice = AriVoice(self.client, leg.channel_id, self.call.sound_dir)
         dtmf = self.settings.accept == "dtmf"
         speaking = asyncio.create_task(leg.voice.play(whisper(self.payload, ask=dtmf)), name=f"whisper-{leg.channel_id}")
         key = asyncio.create_task(_accept_key(leg), name=f"accept-key-{leg.channel_id}")
@@ -264,39 +282,28 @@ class AttendedTransfer:
             await asyncio.gather(speaking, key, return_exceptions=True)
 
     def _lost(self, leg: ProducerLeg) -> str | None:
-        if self.handler.caller_gone.is_set():
+        if self.call.caller_gone.is_set():
             return "caller_gone"
         return "hung_up" if leg.gone.is_set() else None
 
     async def _bridge(self, leg: ProducerLeg) -> None:
-        app = self.app.settings.ari.app
+        app = self.ctx.app_name
         await self.client.post("/bridges", params={"type": "mixing", "bridgeId": self.talk_id,
                                                    "name": f"{app}:{self.call_id}:talk"})
-        self.app.adopt_talk(self.talk_id, (self.caller, leg.channel_id))
+        Talk(self.ctx, self.talk_id, (self.caller, leg.channel_id))  # either leaving ends it
         await self._unhold()
         await self.client.post(f"/bridges/{self.talk_id}/addChannel",
                                params={"channel": f"{self.caller},{leg.channel_id}"})
-        self.app.legs.pop(leg.channel_id, None)
-        self.handler.journal.emit(TransferBridged(call_id=self.call_id, producer=leg.producer.name,
+        self.call.journal.emit(TransferBridged(call_id=self.call_id, producer=leg.producer.name,
                                                   bridge_id=self.talk_id))
         log.info("caller bridged to a producer", extra={"producer": leg.producer.name})
 
     # --- waiting -------------------------------------------------------------------------------
 
     async def _first(self, *waits: asyncio.Event | asyncio.Task, timeout: float | None = None):
-        """The first of these events or tasks (or the caller hanging up) to finish; None on timeout.
-
-        Events are waited on here and the waits cleaned up; tasks stay their owner's to cancel."""
-        own = {asyncio.create_task(w.wait(), name=f"wait-{self.call_id}"): w
-               for w in (*waits, self.handler.caller_gone) if isinstance(w, asyncio.Event)}
-        watched = own | {w: w for w in waits if isinstance(w, asyncio.Task)}
-        try:
-            done, _ = await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            return next((watched[t] for t in watched if t in done), None)
-        finally:
-            for task in own:
-                task.cancel()
-            await asyncio.gather(*own, return_exceptions=True)
+        """The first of these events or tasks, or the caller hanging up, to finish; None on timeout.
+        The tasks stay their owner's to cancel."""
+        return await first_done(*waits, self.call.caller_gone, timeout=timeout, cancel_rest=False)
 
 
 async def _accept_key(leg: ProducerLeg) -> str:

@@ -11,8 +11,8 @@ import logging
 import uuid
 from typing import Any
 
-from warmline.speech.prompts import Media, Outcome, Prompt, Sound, media_name
 from warmline.ari_app.client import AriClient, AriError
+from warmline.speech.prompts import Media, Outcome, Prompt, Sound, media_name
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import soxr
-
 from warmline.speech.tts import synthesize
 
 SENTENCES = [

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import machine  # noqa: E402
 from warmline.nlu.classify import Classifier, default_model_dir  # noqa: E402
 from warmline.nlu.data import read_eval  # noqa: E402
 from warmline.nlu.policy import NluSettings  # noqa: E402
+
+from bench.common import machine  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

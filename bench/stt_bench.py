@@ -17,12 +17,13 @@ import numpy as np
 import soxr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import machine, negatives, speech_clips  # noqa: E402
 from warmline.config import Settings  # noqa: E402
 from warmline.speech.audio import SLIN16, AudioChunk  # noqa: E402
 from warmline.speech.cutter import Utterance, UtteranceCutter  # noqa: E402
 from warmline.speech.stt.whisper import WhisperEngine  # noqa: E402
 from warmline.speech.vad import Segmenter, SegmenterConfig, SileroVad  # noqa: E402
+
+from bench.common import machine, negatives, speech_clips  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -25,19 +25,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.common import machine  # noqa: E402
 from warmline.ari_app.app import StasisApp  # noqa: E402
 from warmline.ari_app.client import AriClient  # noqa: E402
 from warmline.ari_app.simulate import CallerSimulator  # noqa: E402
-from warmline.config import load_settings  # noqa: E402
 from warmline.calls.events import CallEnded  # noqa: E402
 from warmline.calls.session import CallSession, SessionResult  # noqa: E402
+from warmline.config import load_settings  # noqa: E402
 from warmline.dialog.dialogue import Ending  # noqa: E402
 from warmline.dialog.events import EscalationDecided  # noqa: E402
-from warmline.dialog.handoff import route_for  # noqa: E402
 from warmline.dialog.triggers import Escalation, Reason  # noqa: E402
 from warmline.handoff.events import HandoffPrepared, ProducerRinging  # noqa: E402
+from warmline.handoff.route import route_for  # noqa: E402
 from warmline.handoff.routing import Producer  # noqa: E402
+
+from bench.common import machine  # noqa: E402
 
 SANDBOX = "bench-transfer"
 

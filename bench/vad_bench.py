@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import machine, negatives, speech_clips  # noqa: E402
 from warmline.speech.audio import SLIN16, AudioChunk  # noqa: E402
 from warmline.speech.vad import SileroVad, WebRtcVad  # noqa: E402
+
+from bench.common import machine, negatives, speech_clips  # noqa: E402
 
 
 def decisions(engine, audio: np.ndarray) -> tuple[list, float]:

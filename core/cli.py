@@ -10,16 +10,16 @@ import sys
 from pathlib import Path
 
 from warmline import __version__
+from warmline.calls.listening import listening_sessions
+from warmline.calls.store import EventStore
+from warmline.calls.transcribe import transcribe_file
 from warmline.config import Settings, load_settings
-from warmline.speech import prompts
 from warmline.errors import WarmlineError
 from warmline.health import CheckResult
-from warmline.speech.listening import listening_sessions
-from warmline.calls.store import EventStore
-from warmline.speech.services import build_engine, build_services, build_vad
-from warmline.speech.transcribe import transcribe_file
 from warmline.logs import setup_logging
 from warmline.plugins import load_pbx_plugin
+from warmline.speech import prompts
+from warmline.speech.services import build_engine, build_services, build_vad
 
 log = logging.getLogger("warmline")
 
@@ -130,7 +130,7 @@ def check_intent_model(settings: Settings) -> CheckResult:
 
 
 def check_flows(settings: Settings) -> CheckResult:
-    from warmline.dialog.build import flows_path, load_checked_flows
+    from warmline.conversation.build import flows_path, load_checked_flows
 
     try:
         flows = load_checked_flows(settings.dialog, prompts.load_catalog(settings.prompts))
@@ -209,13 +209,13 @@ async def serve(settings: Settings) -> int:
     kit = None
     try:
         if settings.dialog.enabled:
-            from warmline.dialog.build import open_conversation
+            from warmline.conversation.build import open_conversation
 
             kit = await open_conversation(settings)
             sessions = kit.sessions(services, barge_in=settings.prompts.barge_in)
         else:
             sessions = listening_sessions(services, barge_in=settings.prompts.barge_in)
-        log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx, "app": settings.ari.app})
+        log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx})
         await plugin.serve(settings, sessions, stop, [store.record])
     finally:
         if kit is not None:

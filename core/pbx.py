@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from warmline.calls.events import Listener
 from warmline.health import CheckResult
+
+if TYPE_CHECKING:  # config loads plugins through this contract
+    from warmline.config import Settings
 from warmline.calls.session import SessionFactory
 
 
 class PbxPlugin(Protocol):
     name: str
+    # The engine's Settings extended with the plugin's own sections: a file is validated against it.
+    settings_model: ClassVar[type["Settings"]]
 
     async def check(self, settings: Any) -> list[CheckResult]:
         """Connect, verify, disconnect: one verdict per item."""

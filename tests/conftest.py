@@ -1,7 +1,6 @@
 """Fixtures shared by the speech and integration tests."""
 
 import pytest
-
 from warmline.config import Settings
 from warmline.speech.services import build_services
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from warmline.speech.audio import AudioChunk
 from warmline.calls.events import CallJournal
+from warmline.speech.audio import AudioChunk
 from warmline.speech.prompts import CallVoice, NoVoice
 
 

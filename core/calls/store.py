@@ -13,8 +13,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from warmline.errors import WarmlineError
 from warmline.calls.events import CallEvent
+from warmline.errors import WarmlineError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS call_events (

@@ -13,7 +13,6 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from warmline.errors import WarmlineError
 from warmline.crm.records import (
     AgencyInfo,
     Appointment,
@@ -28,6 +27,7 @@ from warmline.crm.records import (
     Policy,
     Slot,
 )
+from warmline.errors import WarmlineError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -17,7 +17,6 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
-
 from warmline.crm.base import CrmError, CrmUnavailable, key_digest
 from warmline.crm.records import (
     AgencyInfo,

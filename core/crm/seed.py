@@ -11,7 +11,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from warmline.crm.base import CrmError
-from warmline.crm.records import AgencyInfo, Billing, Claim, Consent, Contact, Policy, Record
+from warmline.crm.records import (
+    AgencyInfo,
+    Billing,
+    Claim,
+    Consent,
+    Contact,
+    Policy,
+    Record,
+)
 from warmline.crm.sqlite import connect, insert_record, transaction
 
 DEMO_AGENCY = AgencyInfo(

@@ -7,7 +7,6 @@ from string import Formatter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from warmline.crm.base import Crm, GuardedCrm
 from warmline.crm.records import (
     AgencyInfo,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from warmline.dialog.port import Keyed, Said
 from warmline.nlu.entities import extract_entities
 from warmline.nlu.features import normalize
-from warmline.dialog.port import Keyed, Said
 
 YES = {"yes", "yeah", "yep", "yup", "correct", "right", "sure", "ok", "okay", "that's right", "that is right",
        "it does", "it did", "that works", "sounds good", "perfect", "absolutely", "affirmative", "uh huh"}

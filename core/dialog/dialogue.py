@@ -15,15 +15,22 @@ from datetime import datetime
 from typing import Any, Callable, TypeVar
 
 from warmline.calls.events import CallJournal
-from warmline.speech.prompts import Prompt
 from warmline.crm.base import Crm, CrmError
-from warmline.nlu.classify import Classification, Classifier
 from warmline.dialog import answers
-from warmline.dialog.events import CallerTurn, ConversationEnded, EscalationDecided, IdentityChecked, IntentResolved, KeysPressed
+from warmline.dialog.events import (
+    CallerTurn,
+    ConversationEnded,
+    EscalationDecided,
+    IdentityChecked,
+    IntentResolved,
+    KeysPressed,
+)
 from warmline.dialog.flows import Flows
 from warmline.dialog.port import CallerPort, HungUp, Keyed, Reply, Said, Silence
 from warmline.dialog.steps import STEPS, Missing, NeedsStaff, Transfer, Unresolved
 from warmline.dialog.triggers import Escalation, Reason, Triggers, Turn
+from warmline.nlu.classify import Classification, Classifier
+from warmline.speech.prompts import Prompt
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -8,17 +8,23 @@ file chooses which run for each intent, in what order, and with which options.
 
 from __future__ import annotations
 
-from importlib.resources import files
 import difflib
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from warmline.dialog.triggers import TriggerSettings
 from warmline.errors import WarmlineError
 from warmline.nlu.taxonomy import CONTAIN, INTENTS
-from warmline.dialog.triggers import TriggerSettings
 
 
 class FlowError(WarmlineError):

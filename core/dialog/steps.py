@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-from warmline.speech.prompts import Characters, Digits, Prompt
 from warmline.dialog import answers, readback
 from warmline.dialog.events import ActionTaken, IdentityChecked
 from warmline.dialog.flows import StepOptions
+from warmline.speech.prompts import Characters, Digits, Prompt
 
 if TYPE_CHECKING:
     from warmline.dialog.dialogue import Conversation

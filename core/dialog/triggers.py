@@ -17,7 +17,6 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from warmline.nlu.taxonomy import ESCALATE, INTENTS, OUT_OF_SCOPE
 
 HUMAN_REQUEST = "human_request"

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
-
 from warmline.calls.events import CallEvent, CallJournal, CallStarted, PromptStarted
 from warmline.calls.store import EventStore
 from warmline.dialog.events import (

@@ -1,6 +1,7 @@
 """Who to ring for a hand-off: producers by queue, skills and availability (sans-IO).
 
-The PBX plugin reads availability (device state, Do Not Disturb); this module only decides,
+The PBX plugin reads availability (device state, Do Not Disturb) into `Availability`; this module
+only decides,
 so every rule is a row in a table test.
 """
 
@@ -9,27 +10,27 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from warmline.crm.records import Line
 
 LINES = get_args(Line)
-AVAILABLE_STATES = frozenset({"NOT_INUSE", "UNKNOWN"})  # UNKNOWN: Asterisk cannot tell (e.g. Local channels): try
 
 
 class Producer(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="shown in logs, events and the console")
-    endpoint: str = Field(description="Asterisk dial string: PJSIP/1001, Local/1001@producers")
+    endpoint: str = Field(description="the PBX's dial string: PJSIP/1001, Local/1001@producers")
     queues: tuple[str, ...] = Field(min_length=1, description="queues this producer takes")
     lines: tuple[str, ...] = Field((), description="lines of business (auto, home...); empty = all")
     states: tuple[str, ...] = Field((), description="two-letter states where they hold a licence")
-    device: str = Field("", description="device for DEVICE_STATE; empty = derived from the endpoint "
-                                        "(see state_device; none for Local channels)")
-    dnd: str = Field("", description="AstDB family/key that is non-empty under Do Not Disturb, e.g. DND/1001")
+    device: str = Field("", description="device whose state tells if they are free (Asterisk: DEVICE_STATE); "
+                                        "empty = the PBX plugin derives it from the endpoint")
+    dnd: str = Field("", description="where the PBX keeps their Do Not Disturb flag (Asterisk: an AstDB "
+                                     "family/key, non-empty under DND, e.g. DND/1001)")
 
     @field_validator("endpoint")
     @classmethod
@@ -60,31 +61,24 @@ class Producer(BaseModel):
             raise ValueError(f"dnd {value!r} is not an AstDB family/key: write e.g. DND/1001, or \"\" for none")
         return value
 
-    @property
-    def state_device(self) -> str | None:
-        """The device whose DEVICE_STATE tells if they are free; None when Asterisk cannot know."""
-        if self.device:
-            return self.device
-        tech, resource = self.endpoint.split("/", 1)
-        if tech.lower() == "local":
-            return None  # a Local channel's state is that of whatever it dials: unknown here
-        if tech.upper() == "PJSIP":  # PJSIP/[user@]endpoint[/contact]: the state is the endpoint's
-            return f"{tech}/{resource.split('/', 1)[0].rsplit('@', 1)[-1]}"
-        return f"{tech}/{resource.split('@', 1)[0]}"
+
+class Availability(StrEnum):
+    """Whether a producer can be rung now, as the PBX plugin reads it (device state, Do Not Disturb)."""
+
+    FREE = "free"
+    UNKNOWN = "unknown"  # the PBX cannot tell (e.g. a Local channel): worth a try
+    BUSY = "busy"  # on a call, ringing or on hold
+    OFFLINE = "offline"  # not registered, or no such device
+    DND = "dnd"  # Do Not Disturb
 
 
-@dataclass(frozen=True, slots=True)
-class Availability:
-    device_state: str  # Asterisk DEVICE_STATE(): NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING...
-    dnd: bool
-
-
-UNKNOWN = Availability("UNKNOWN", False)
+UNKNOWN = Availability.UNKNOWN
+RINGABLE = frozenset({Availability.FREE, Availability.UNKNOWN})
 
 
 def available(a: Availability) -> bool:
-    """Free to ring: idle (or of unknown state, so worth trying) and not on Do Not Disturb."""
-    return a.device_state in AVAILABLE_STATES and not a.dnd
+    """Free to ring: idle, or of unknown state and so worth trying."""
+    return a in RINGABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +110,8 @@ def why_not(producer: Producer, *, queue: str, line: str | None, state: str | No
         return "line_of_business"
     if licensed and not _licensed(producer, state):
         return "not_licensed_in_state"
-    if availability.dnd:
-        return "dnd"
     if not available(availability):
-        return f"busy:{availability.device_state}"
+        return availability.value  # "busy", "offline", "dnd"
     return None
 
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 import os
 from dataclasses import asdict, dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from warmline.nlu.entities import extract_entities

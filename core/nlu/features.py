@@ -16,7 +16,6 @@ import unicodedata
 from collections import Counter
 
 import numpy as np
-
 from warmline.nlu.shorthand import SHORTHAND
 
 MAX_CHARS = 600  # past this a caller's turn is rambling; the head says what they want

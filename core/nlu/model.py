@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from warmline.errors import WarmlineError
 from warmline.nlu.features import TEXT_VERSION, Featurizer
 

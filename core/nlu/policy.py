@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from warmline.nlu.model import Scores
-from warmline.nlu.taxonomy import CONTAIN, DEFAULT_QUEUES, ESCALATE, INTENTS, OUT_OF_SCOPE
+from warmline.nlu.taxonomy import (
+    CONTAIN,
+    DEFAULT_QUEUES,
+    ESCALATE,
+    INTENTS,
+    OUT_OF_SCOPE,
+)
 
 Action = Literal["contain", "escalate", "clarify"]
 

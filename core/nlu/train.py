@@ -17,9 +17,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from warmline.nlu.data import (
-    Example, augment, data_version, folds, read_clinc, read_eval, read_train_dir, unseen,
+    Example,
+    augment,
+    data_version,
+    folds,
+    read_clinc,
+    read_eval,
+    read_train_dir,
+    unseen,
 )
 from warmline.nlu.features import TEXT_VERSION, Featurizer
 from warmline.nlu.model import CARD_FILE, MODEL_FILE, VOCAB_FILE, IntentModel, Scores

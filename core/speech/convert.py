@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import soxr
-
-from warmline.speech.audio import AudioChunk, AudioFormat
 from warmline.errors import AudioFormatError
+from warmline.speech.audio import AudioChunk, AudioFormat
 
 
 def _ulaw_table() -> np.ndarray:

@@ -9,10 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from warmline.speech.audio import SLIN16, AudioChunk, AudioFormat
 from warmline.speech.convert import Resampler
-from warmline.speech.vad import NoInput, Segmenter, SegmentEvent, SpeechEnded, SpeechStarted, VadStream
+from warmline.speech.vad import (
+    NoInput,
+    Segmenter,
+    SegmentEvent,
+    SpeechEnded,
+    SpeechStarted,
+    VadStream,
+)
 
 RATE = SLIN16.rate
 SAMPLES_PER_MS = RATE // 1000

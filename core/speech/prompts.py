@@ -7,13 +7,13 @@ text by `warmline prompts build`) and the PBX's own read-backs of digits, number
 
 from __future__ import annotations
 
-from importlib.resources import files
 import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
-from typing import Protocol
+from importlib.resources import files
 from pathlib import Path
+from typing import Protocol
 
 from warmline.errors import WarmlineError
 from warmline.speech.settings import PromptSettings

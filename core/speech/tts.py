@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soxr
-
 from warmline.errors import WarmlineError
 
 VOICES = {"flite": "kal", "espeak-ng": "en-us"}

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-
-from warmline.speech.audio import SLIN16, AudioChunk
 from warmline.errors import AudioFormatError, WarmlineError
+from warmline.speech.audio import SLIN16, AudioChunk
 
 
 class VadError(WarmlineError):

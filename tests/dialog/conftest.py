@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
-
 from warmline.calls.events import CallJournal
-from warmline.speech.prompts import Catalog, Prompt, packaged_catalog
 from warmline.crm.seed import seed_demo
 from warmline.crm.sqlite import SqliteCrm
 from warmline.dialog.dialogue import Conversation, Dialogue, Ending
@@ -19,6 +17,7 @@ from warmline.dialog.port import HungUp, Keyed, Said, Silence
 from warmline.nlu.classify import Classifier
 from warmline.nlu.policy import NluSettings
 from warmline.nlu.taxonomy import DEFAULT_QUEUES
+from warmline.speech.prompts import Catalog, Prompt, packaged_catalog
 
 NOW = datetime(2026, 11, 23, 10, 0)  # a Monday
 

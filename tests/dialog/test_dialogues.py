@@ -6,7 +6,6 @@ real ones; the caller is a script (see conftest)."""
 from __future__ import annotations
 
 import pytest
-
 from warmline.crm.base import CrmError
 from warmline.crm.seed import DEMO_CALLER, DEMO_NO_BILLING
 from warmline.dialog.triggers import TriggerSettings

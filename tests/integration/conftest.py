@@ -12,25 +12,25 @@ import json
 import os
 import subprocess
 import wave
-from datetime import date
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import aiohttp
 import numpy as np
 import pytest
-
 from warmline.ari_app.app import StasisApp
 from warmline.ari_app.client import AriClient
-from warmline.config import Settings, load_settings
-from warmline.speech.audio import AudioChunk
-from warmline.calls.events import CallEvent, CallStarted
-from warmline.speech import prompts
-from warmline.crm.seed import seed_demo
-from warmline.calls.session import CallSession
-from warmline.dialog.build import open_conversation
 from warmline.ari_app.scripted import Voices
+from warmline.ari_app.settings import AsteriskSettings as Settings
+from warmline.calls.events import CallEvent, CallStarted
+from warmline.calls.session import CallSession
+from warmline.config import load_settings
+from warmline.conversation.build import open_conversation
+from warmline.crm.seed import seed_demo
+from warmline.speech import prompts
+from warmline.speech.audio import AudioChunk
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = REPO / "scripts" / "asterisk-sandbox"

@@ -6,10 +6,9 @@ import wave
 from pathlib import Path
 
 import numpy as np
-
 from warmline.ari_app.simulate import place_call
 from warmline.calls.events import CallEnded, CallerUtterance, PromptEnded, PromptStarted
-from warmline.speech.listening import ListeningSession
+from warmline.calls.listening import ListeningSession
 from warmline.speech.prompts import Outcome, Prompt
 from warmline.speech.tts import synthesize
 

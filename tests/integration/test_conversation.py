@@ -5,11 +5,10 @@ the PBX's own events say what happened."""
 from __future__ import annotations
 
 import pytest
-
+from warmline.ari_app.scripted import Journals, converse
 from warmline.ari_app.simulate import CallerSimulator
 from warmline.calls.store import EventStore
 from warmline.crm.seed import DEMO_CALLER
-from warmline.ari_app.scripted import Journals, converse
 
 from .conftest import PbxObserver, of, running_app, wait_until_empty
 

@@ -5,14 +5,19 @@ import wave
 
 import numpy as np
 import pytest
-
 from warmline.ari_app.settings import MediaSettings
 from warmline.ari_app.simulate import place_call
-from warmline.speech.audio import SLIN16
 from warmline.calls.events import CallEnded, MediaConnected, MediaEnded
+from warmline.speech.audio import SLIN16
 
 from .conftest import (
-    EventLog, RecordingSession, best_correlation, envelope, running_app, wait_until_empty, wav_envelope,
+    EventLog,
+    RecordingSession,
+    best_correlation,
+    envelope,
+    running_app,
+    wait_until_empty,
+    wav_envelope,
 )
 
 PROMPT = "vm-intro"  # 5.65 s of speech with pauses: a distinctive energy envelope

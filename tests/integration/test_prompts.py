@@ -5,7 +5,7 @@ import asyncio
 
 from warmline.ari_app.simulate import place_call
 from warmline.calls.events import CallEnded, PromptEnded
-from warmline.speech.listening import ListeningSession
+from warmline.calls.listening import ListeningSession
 from warmline.speech.prompts import Characters, Digits, Number, Outcome, Prompt
 
 from .conftest import EventLog, PbxObserver, pbx_time, running_app, wait_until_empty
@@ -22,7 +22,7 @@ class ScriptedSession(ListeningSession):
         async def speak_all():
             for prompt in self.script:
                 await self.say(prompt)
-        self._own(speak_all(), f"script-{self.info.call_id}")
+        self._tasks.start(speak_all(), f"script-{self.info.call_id}")
         return await super().run(audio)
 
 

@@ -5,9 +5,9 @@ import time
 
 from warmline.ari_app.client import auth_header
 from warmline.ari_app.simulate import place_call
-from warmline.speech.audio import AudioChunk
 from warmline.calls.events import CallEnded, CallFailed, MediaConnected
 from warmline.calls.session import CallSession
+from warmline.speech.audio import AudioChunk
 
 from .conftest import EventLog, channel_context, running_app, wait_until_empty
 

@@ -8,7 +8,6 @@ import sys
 
 import aiohttp
 import pytest
-
 from warmline.ari_app.client import AriClient
 from warmline.ari_app.simulate import place_call
 

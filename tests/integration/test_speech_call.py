@@ -3,10 +3,14 @@
 from pathlib import Path
 
 import pytest
-
 from warmline.ari_app.simulate import place_call
-from warmline.calls.events import CallEnded, CallerSpeechStarted, CallerUtterance, MediaConnected
-from warmline.speech.listening import ListeningSession
+from warmline.calls.events import (
+    CallEnded,
+    CallerSpeechStarted,
+    CallerUtterance,
+    MediaConnected,
+)
+from warmline.calls.listening import ListeningSession
 from warmline.speech.tts import synthesize
 
 from ..speech.test_transcribe import word_error_rate

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 
 from panoramisk import Manager
-
+from warmline.ari_app.scripted import Journals, converse
 from warmline.ari_app.simulate import CallerSimulator
-from warmline.speech.services import build_services
+from warmline.ari_app.talk import Talk
 from warmline.calls.store import EventStore
 from warmline.handoff.payload import load_payload
 from warmline.handoff.routing import Producer
-from warmline.ari_app.scripted import Journals, converse
+from warmline.speech.services import build_services
 
 from .conftest import of, running_app, wait_until_empty
 
@@ -92,7 +92,7 @@ async def transfer_call(sandbox, ari, kit, voices, tmp_path, producers, *, scrip
 async def hang_up_when_bridged(sim, call, journals, ami, app, talk_s: float = 1.5):
     """The caller talks to the producer a moment (bridge checked on the PBX), then hangs up."""
     await journals.wait(call.caller_channel_id, lambda e: type(e).__name__ == "TransferBridged", 90)
-    bridge_id = next(iter(app.talks))
+    bridge_id = next(t.bridge_id for t in app.channels.owners(Talk))
     bridge = await sim.client.get(f"/bridges/{bridge_id}")
     hang_up_when_bridged.members = set(bridge["channels"])
     await asyncio.sleep(talk_s)

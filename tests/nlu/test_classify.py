@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from warmline.nlu.classify import Classifier, default_model_dir
 from warmline.nlu.data import read_eval, read_train_dir, unseen
 from warmline.nlu.policy import NluSettings

@@ -1,7 +1,6 @@
 """The words the intent model reads (table-driven; no model needed)."""
 
 import pytest
-
 from warmline.nlu.features import canonical, ngrams
 
 

@@ -1,7 +1,6 @@
 """The intent policy as a table: scores in, action out (sans-IO)."""
 
 import pytest
-
 from warmline.nlu.model import Scores
 from warmline.nlu.policy import IntentPolicy, NluSettings
 from warmline.nlu.taxonomy import INTENTS

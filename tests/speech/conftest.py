@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from warmline.speech.tts import synthesize
 
 SENTENCE = "Hi, I am calling about my car insurance bill."

@@ -7,13 +7,13 @@ import sys
 
 import numpy as np
 import pytest
-
 from warmline.calls.events import CallerUtterance, CallJournal, SpeechFailed
-from warmline.speech.listening import ListeningSession
-from warmline.speech.services import SpeechServices
+from warmline.calls.listening import ListeningSession
 from warmline.calls.session import CallInfo
+from warmline.calls.transcribe import _chunks, transcribe_file
+from warmline.calls.transcribe import read_wav as read_input
+from warmline.speech.services import SpeechServices
 from warmline.speech.stt.pool import SttBusy, SttPool
-from warmline.speech.transcribe import _chunks, read_wav as read_input, transcribe_file
 
 from .conftest import SENTENCE, read_wav, write_wav
 
@@ -196,12 +196,12 @@ class RecordingVoice:
 
 @pytest.mark.parametrize("barge_in, stops", [(True, 1), (False, 0)])
 async def test_the_barge_in_setting_reaches_the_session(services, sentence_8k, barge_in, stops):
-    from warmline.speech.listening import listening_sessions
+    from warmline.calls.listening import listening_sessions
     from warmline.speech.prompts import Prompt
 
     voice = RecordingVoice()
     session = listening_sessions(services, barge_in=barge_in)(CallInfo("b", "", "", ""), CallJournal("b"), voice)
-    session._speaking = Prompt.say("greeting")  # as if a prompt were playing when the caller speaks
+    session.speaking = Prompt.say("greeting")  # as if a prompt were playing when the caller speaks
     fmt, data = read_input(sentence_8k)
     await session.run(_chunks(fmt, data))
     assert voice.stops == stops

@@ -6,7 +6,6 @@ streaming guarantees (Hangul text, partials as audio arrives, silence stays empt
 word error rate.
 """
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -14,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from warmline.calls.events import CallerUtterance, CallJournal
-from warmline.speech.listening import ListeningSession
-from warmline.speech.services import SpeechServices
+from warmline.calls.listening import ListeningSession
 from warmline.calls.session import CallInfo
+from warmline.calls.transcribe import _chunks, read_wav
+from warmline.speech.services import SpeechServices
 from warmline.speech.stt import SttError, load_engine
 from warmline.speech.stt.pool import SttPool
 from warmline.speech.stt.vosk import VoskEngine
-from warmline.speech.transcribe import _chunks, read_wav
 
 from .conftest import read_wav as read_samples
 from .test_transcribe import cli

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
-
-from warmline.speech.audio import SLIN8, SLIN16, AudioChunk, AudioFormat, rms_dbfs
 from warmline.errors import AudioFormatError
+from warmline.speech.audio import SLIN8, SLIN16, AudioChunk, AudioFormat, rms_dbfs
 
 
 @pytest.mark.parametrize(

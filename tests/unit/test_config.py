@@ -4,8 +4,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
-from warmline.config import Settings, load_settings
+from warmline.ari_app.settings import AsteriskSettings as Settings
+from warmline.config import load_settings
 from warmline.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

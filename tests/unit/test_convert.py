@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
-
+from warmline.errors import AudioFormatError
 from warmline.speech.audio import SLIN8, SLIN16, AudioChunk
 from warmline.speech.convert import Resampler, decode_g711, encode_g711
-from warmline.errors import AudioFormatError
 
 
 @pytest.mark.parametrize(

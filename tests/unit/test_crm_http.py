@@ -10,7 +10,6 @@ from datetime import date, datetime
 import pytest
 from aiohttp import web
 from pydantic import ValidationError
-
 from warmline.crm.base import CrmError, CrmUnavailable, GuardedCrm, key_digest
 from warmline.crm.http import HttpCrm
 from warmline.crm.records import ContactChange, Slot

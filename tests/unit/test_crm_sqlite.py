@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
-
 from warmline.crm.base import CrmError, CrmUnavailable, GuardedCrm, key_digest
 from warmline.crm.records import ContactChange
 from warmline.crm.seed import (

@@ -4,9 +4,14 @@ import random
 from datetime import date, datetime
 
 import pytest
-
 from warmline.nlu import entities
-from warmline.nlu.entities import ENTITY_KINDS, Entity, extract_entities, spoken_digits, words_to_number
+from warmline.nlu.entities import (
+    ENTITY_KINDS,
+    Entity,
+    extract_entities,
+    spoken_digits,
+    words_to_number,
+)
 
 TODAY = date(2024, 6, 12)  # a Wednesday
 

@@ -1,7 +1,6 @@
 import dataclasses
 
 import pytest
-
 from warmline.calls.events import CallEnded, CallJournal, CallStarted, MediaConnected
 
 

@@ -5,7 +5,6 @@ import json
 import logging
 
 import pytest
-
 from warmline.logs import call_id_var, setup_logging
 
 

@@ -4,8 +4,6 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
-
-from warmline.errors import WarmlineError
 from warmline.calls.events import (
     CallEnded,
     CallJournal,
@@ -21,6 +19,7 @@ from warmline.dialog.events import (
     IdentityChecked,
     KeysPressed,
 )
+from warmline.errors import WarmlineError
 from warmline.handoff.errors import HandoffError
 from warmline.handoff.events import HandoffPrepared
 from warmline.handoff.payload import (

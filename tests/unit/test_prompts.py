@@ -6,10 +6,17 @@ import sys
 import wave
 
 import pytest
-
 from warmline.ari_app.voice import media_uri
 from warmline.speech import prompts
-from warmline.speech.prompts import Catalog, Characters, Digits, Number, Prompt, PromptError, Sound
+from warmline.speech.prompts import (
+    Catalog,
+    Characters,
+    Digits,
+    Number,
+    Prompt,
+    PromptError,
+    Sound,
+)
 
 
 def write_catalog(path, **texts):

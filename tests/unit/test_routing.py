@@ -4,7 +4,6 @@ import dataclasses
 
 import pytest
 from pydantic import ValidationError
-
 from warmline.handoff.routing import Availability, Producer, RoutePlan, available, plan
 
 
@@ -23,15 +22,15 @@ def route(producers, **call) -> RoutePlan:
     return plan(producers, **{**CALL, **call})
 
 
-def free(state="NOT_INUSE", dnd=False):
-    return {"dana": Availability(device_state=state, dnd=dnd)}
+def free(availability=Availability.FREE):
+    return {"dana": availability}
 
 
 # (name, producer overrides, call overrides, why dana is skipped; None = dana is rung)
 TABLE = [
     ("takes-the-queue", {}, {}, None),
     ("other-queue", {}, {"queue": "claims"}, "other_queue"),
-    ("queue-beats-everything", {"lines": ("home",)}, {"queue": "claims", "availability": free(dnd=True)},
+    ("queue-beats-everything", {"lines": ("home",)}, {"queue": "claims", "availability": free(Availability.DND)},
      "other_queue"),
     # line of business: only when both the caller's line and the producer's lines are known
     ("line-matches", {"lines": ("auto", "home")}, {}, None),
@@ -53,16 +52,14 @@ TABLE = [
     ("line-beats-licence", {"lines": ("home",), "states": ()}, LIC, "line_of_business"),
     # availability: missing from the mapping = UNKNOWN, worth a try
     ("no-availability-known", {}, {"availability": {}}, None),
-    ("idle", {}, {"availability": free("NOT_INUSE")}, None),
-    ("unknown", {}, {"availability": free("UNKNOWN")}, None),
-    ("dnd", {}, {"availability": free(dnd=True)}, "dnd"),
-    ("dnd-beats-busy", {}, {"availability": free("INUSE", dnd=True)}, "dnd"),
-    ("in-use", {}, {"availability": free("INUSE")}, "busy:INUSE"),
-    ("busy", {}, {"availability": free("BUSY")}, "busy:BUSY"),
-    ("unavailable", {}, {"availability": free("UNAVAILABLE")}, "busy:UNAVAILABLE"),
-    ("ringing", {}, {"availability": free("RINGING")}, "busy:RINGING"),
-    ("licence-beats-availability", {"states": ()}, {**LIC, "availability": free("BUSY")}, "not_licensed_in_state"),
-    ("other-producer-availability", {}, {"availability": {"lee": Availability("BUSY", True)}}, None),
+    ("free", {}, {"availability": free(Availability.FREE)}, None),
+    ("unknown", {}, {"availability": free(Availability.UNKNOWN)}, None),
+    ("dnd", {}, {"availability": free(Availability.DND)}, "dnd"),
+    ("busy", {}, {"availability": free(Availability.BUSY)}, "busy"),
+    ("offline", {}, {"availability": free(Availability.OFFLINE)}, "offline"),
+    ("licence-beats-availability", {"states": ()}, {**LIC, "availability": free(Availability.BUSY)},
+     "not_licensed_in_state"),
+    ("other-producer-availability", {}, {"availability": {"lee": Availability.DND}}, None),
 ]
 
 
@@ -75,14 +72,12 @@ def test_rules(name, who, call, why):
         assert result.ring == () and result.skipped == (("dana", why),)
 
 
-@pytest.mark.parametrize("state,free_to_ring", [
-    ("NOT_INUSE", True), ("UNKNOWN", True),  # UNKNOWN: Asterisk cannot tell (Local channels): try them
-    ("INUSE", False), ("BUSY", False), ("INVALID", False), ("UNAVAILABLE", False),
-    ("RINGING", False), ("RINGINUSE", False), ("ONHOLD", False),
+@pytest.mark.parametrize("availability,free_to_ring", [
+    (Availability.FREE, True), (Availability.UNKNOWN, True),  # UNKNOWN: the PBX cannot tell: try them
+    (Availability.BUSY, False), (Availability.OFFLINE, False), (Availability.DND, False),
 ])
-def test_available(state, free_to_ring):
-    assert available(Availability(state, dnd=False)) is free_to_ring
-    assert available(Availability(state, dnd=True)) is False  # Do Not Disturb always wins
+def test_available(availability, free_to_ring):
+    assert available(availability) is free_to_ring
 
 
 TEAM = [producer("ann", lines=("home",)), producer("bob"), producer("cat", queues=("claims",)),
@@ -96,10 +91,10 @@ TEAM = [producer("ann", lines=("home",)), producer("bob"), producer("cat", queue
     (0, []),
 ])
 def test_configured_order_and_limit(limit, ring):
-    result = route(TEAM, limit=limit, availability={"eve": Availability("INUSE", False)})
+    result = route(TEAM, limit=limit, availability={"eve": Availability.BUSY})
     assert [p.name for p in result.ring] == ring
     # skips are reported in configured order whatever the limit; producers past the limit are not "skipped"
-    assert result.skipped == (("ann", "line_of_business"), ("cat", "other_queue"), ("eve", "busy:INUSE"))
+    assert result.skipped == (("ann", "line_of_business"), ("cat", "other_queue"), ("eve", "busy"))
 
 
 def test_nobody_eligible():
@@ -144,16 +139,3 @@ def test_normalised_on_validation():
     assert dana.endpoint == "Local/1001@producers/n" and dana.dnd == "DND/1001"
     with pytest.raises(ValidationError):
         dana.name = "other"  # frozen: settings cannot be changed mid-call
-
-
-@pytest.mark.parametrize("endpoint,device,state_device", [
-    ("PJSIP/1001", "", "PJSIP/1001"),
-    ("PJSIP/alice@desk-1001", "", "PJSIP/desk-1001"),  # PJSIP/user@endpoint: the endpoint has the state
-    ("PJSIP/1001/sip:1001@10.0.0.5", "", "PJSIP/1001"),  # an explicit contact: still the endpoint
-    ("SIP/1001@pbx-2", "", "SIP/1001"),
-    ("Local/1001@producers", "", None),  # a Local channel: Asterisk cannot say, so nobody asks
-    ("Local/1001@producers", "PJSIP/1001", "PJSIP/1001"),  # unless the device is configured
-    ("PJSIP/1001", "Custom:dana", "Custom:dana"),
-])
-def test_state_device(endpoint, device, state_device):
-    assert producer(endpoint=endpoint, device=device).state_device == state_device

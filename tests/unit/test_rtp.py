@@ -1,7 +1,6 @@
 import struct
 
 import pytest
-
 from warmline.speech.rtp import RtpError, RtpPacket, SequenceTracker
 
 

@@ -1,7 +1,6 @@
 """Escalation triggers as tables: scripted observations in, at most one reason out (sans-IO)."""
 
 import pytest
-
 from warmline.dialog.triggers import (
     DEFAULT_OPT_OUT,
     FINAL,

@@ -2,10 +2,15 @@
 
 import numpy as np
 import pytest
-
 from warmline.speech.audio import SLIN16, AudioChunk
 from warmline.speech.cutter import SpeechAudio, Utterance, UtteranceCutter
-from warmline.speech.vad import Segmenter, SegmenterConfig, SpeechEnded, SpeechStarted, VadDecision
+from warmline.speech.vad import (
+    Segmenter,
+    SegmenterConfig,
+    SpeechEnded,
+    SpeechStarted,
+    VadDecision,
+)
 
 FRAME = 320  # 20 ms at 16 kHz
 

@@ -1,8 +1,13 @@
 """The segmenter as a table: decisions in (ms, speech), events out. No audio, no clock."""
 
 import pytest
-
-from warmline.speech.vad import NoInput, Segmenter, SegmenterConfig, SpeechEnded, SpeechStarted
+from warmline.speech.vad import (
+    NoInput,
+    Segmenter,
+    SegmenterConfig,
+    SpeechEnded,
+    SpeechStarted,
+)
 
 CFG = SegmenterConfig(start_ms=60, hangover_ms=200, max_utterance_ms=1000, no_input_ms=500)
 

@@ -7,7 +7,6 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 import numpy as np
-
 from warmline.errors import WarmlineError
 
 GROUP = "warmline.stt"

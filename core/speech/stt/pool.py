@@ -20,7 +20,6 @@ from typing import TypeVar
 
 import numpy as np
 import soxr
-
 from warmline.speech.stt import SttEngine, SttError, SttStream, Transcript
 
 INPUT_RATE = 16000

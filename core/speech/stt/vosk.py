@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from warmline.speech.stt import SttError
 
 REQUIRED = ("am/final.mdl", "conf/mfcc.conf")

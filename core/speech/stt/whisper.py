@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from warmline.speech.stt import SttError
 
 REQUIRED_FILES = ("model.bin", "config.json")

@@ -10,9 +10,9 @@ import re
 
 from warmline.calls.events import CallJournal
 from warmline.calls.session import Route
-from warmline.handoff.payload import prepare
 from warmline.dialog.dialogue import Ending
 from warmline.dialog.events import CallerTurn, IdentityChecked
+from warmline.handoff.payload import prepare
 
 SUMMARY_MAX = 200
 

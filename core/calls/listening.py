@@ -8,53 +8,71 @@ talking stops it (barge-in) and what they say is decoded like any other utteranc
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Protocol
 
-from warmline.speech.audio import AudioChunk
 from warmline.calls.events import (
-    CallerSpeechStarted, CallerUtterance, CallJournal, NoInputTimeout, PromptEnded, PromptStarted, SpeechFailed,
+    CallerSpeechStarted,
+    CallerUtterance,
+    CallJournal,
+    NoInputTimeout,
+    PromptEnded,
+    PromptStarted,
+    SpeechFailed,
 )
+from warmline.calls.session import CallInfo, CallSession, SessionFactory, SessionResult
+from warmline.speech.audio import AudioChunk
+from warmline.speech.cutter import SpeechAudio, Utterance, UtteranceCutter
 from warmline.speech.prompts import CallVoice, Outcome, Prompt
 from warmline.speech.services import SpeechServices
-from warmline.calls.session import CallInfo, CallSession, SessionFactory, SessionResult
-from warmline.speech.cutter import SpeechAudio, Utterance, UtteranceCutter
 from warmline.speech.stt import SttError, Transcript
 from warmline.speech.stt.pool import LiveDecode
 from warmline.speech.vad import NoInput, Segmenter, SpeechStarted
+from warmline.tasks import OwnedTasks
 
 log = logging.getLogger(__name__)
 
 
+class Hearing(Protocol):
+    """Whoever converses with the caller: told what the listening session heard."""
+
+    def heard(self, utterance: CallerUtterance) -> None:
+        """A decoded utterance."""
+
+    def no_input(self) -> None:
+        """The caller said nothing after a question."""
+
+
 class ListeningSession(CallSession):
     def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices,
-                 voice: CallVoice | None = None, *, opening: Prompt | None = None, barge_in: bool = True) -> None:
+                 voice: CallVoice | None = None, *, opening: Prompt | None = None, barge_in: bool = True,
+                 hearing: Hearing | None = None) -> None:
         super().__init__(info, journal, voice)
         self.services = services
         self.opening = opening
         self.barge_in = barge_in
-        self._speaking: Prompt | None = None
-        self._tasks: set[asyncio.Task] = set()  # prompts and barge-in stops this session owns
+        self.hearing = hearing  # None: the session only records what it hears
+        self.speaking: Prompt | None = None
+        self._tasks = OwnedTasks()  # prompts and barge-in stops this session owns
         self._cutter: UtteranceCutter | None = None
-        self._decodes: set[asyncio.Task] = set()
+        self._decodes = OwnedTasks()
         self._live: LiveDecode | None = None  # the utterance being streamed to the engine
         self.utterances: list[CallerUtterance] = []
         self.deaf = False  # set while the caller keys private digits: nothing is cut or decoded
 
     async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
         if self.opening is not None:
-            self._own(self.say(self.opening), f"prompt-{self.info.call_id}-opening")
+            self._tasks.start(self.say(self.opening), f"prompt-{self.info.call_id}-opening")
         try:
             async for chunk in audio:
                 await self.on_audio(chunk)
             if self._cutter is not None:
                 self._handle(self._cutter.flush())
-            if self._decodes:
-                await asyncio.gather(*self._decodes)
+            await self._decodes.wait()
         finally:
-            for task in (*self._decodes, *self._tasks):
-                task.cancel()
+            await self._decodes.cancel()
+            await self._tasks.cancel()
             if self._live is not None:
                 self._live.cancel()
         heard = " | ".join(self.transcript())
@@ -63,23 +81,15 @@ class ListeningSession(CallSession):
     async def say(self, prompt: Prompt) -> str:
         """Play a prompt and wait for its outcome, listening all the while."""
         self.journal.emit(PromptStarted(call_id=self.info.call_id, prompt=prompt.describe()))
-        self._speaking = prompt
+        self.speaking = prompt
         try:
             outcome = await self.voice.play(prompt)
         finally:
-            self._speaking = None
+            self.speaking = None
         self.journal.emit(PromptEnded(call_id=self.info.call_id, prompt=prompt.describe(), outcome=outcome))
         if outcome == Outcome.FINISHED and self._cutter is not None:
             self._cutter.segmenter.arm_no_input()  # silence counts from the end of the question
         return outcome
-
-    def _own(self, coro, name: str, tasks: set[asyncio.Task] | None = None) -> asyncio.Task:
-        """Start a named task this session cancels on the way out (kept in `tasks`)."""
-        tasks = self._tasks if tasks is None else tasks
-        task = asyncio.create_task(coro, name=name)
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        return task
 
     def transcript(self) -> list[str]:
         """Non-empty utterance texts in the order spoken (decodes may finish out of order)."""
@@ -98,24 +108,19 @@ class ListeningSession(CallSession):
         for event in events:
             if isinstance(event, SpeechStarted):
                 self.journal.emit(CallerSpeechStarted(call_id=self.info.call_id, at_ms=event.at_ms))
-                if self._speaking is not None and self._speaking.barge_in and self.barge_in:
-                    self._own(self.voice.stop(), f"barge-in-{self.info.call_id}-{event.at_ms}")
+                if self.speaking is not None and self.speaking.barge_in and self.barge_in:
+                    self._tasks.start(self.voice.stop(), f"barge-in-{self.info.call_id}-{event.at_ms}")
                 if self._cutter is not None and self._cutter.live:
                     self._live = self.services.stt.open_stream()
             elif isinstance(event, SpeechAudio) and self._live is not None:
                 self._live.feed(event.samples)
             elif isinstance(event, NoInput):
                 self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
-                self.no_input()
+                if self.hearing is not None:
+                    self.hearing.no_input()
             elif isinstance(event, Utterance):
                 live, self._live = self._live, None
-                self._own(self._decode(event, live), f"stt-{self.info.call_id}-{event.start_ms}", self._decodes)
-
-    def heard(self, utterance: CallerUtterance) -> None:
-        """A decoded utterance, for subclasses that converse (this one only records it)."""
-
-    def no_input(self) -> None:
-        """The caller said nothing after a question, for subclasses that converse."""
+                self._decodes.start(self._decode(event, live), f"stt-{self.info.call_id}-{event.start_ms}")
 
     async def _decode(self, utterance: Utterance, live: LiveDecode | None) -> None:
         try:
@@ -130,7 +135,8 @@ class ListeningSession(CallSession):
         )
         self.utterances.append(event)
         self.journal.emit(event)
-        self.heard(event)
+        if self.hearing is not None:
+            self.hearing.heard(event)
         log.info("utterance decoded", extra={"audio_s": round(result.audio_seconds, 2),
                                              "decode_s": round(result.decode_seconds, 3)})
 

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warmline.calls.events import CallJournal
-from warmline.speech.prompts import Catalog
-from warmline.speech.services import SpeechServices
 from warmline.calls.session import CallInfo, SessionFactory
+from warmline.conversation.session import DialogSession, dialog_sessions, now
 from warmline.crm.base import Crm
+from warmline.dialog.dialogue import Conversation, Dialogue
+from warmline.dialog.flows import Flows, load_flows, packaged_flows
+from warmline.dialog.settings import DialogSettings
 from warmline.nlu.classify import Classifier
 from warmline.nlu.policy import NluSettings
 from warmline.nlu.taxonomy import DEFAULT_QUEUES
-from warmline.dialog.dialogue import Conversation, Dialogue
-from warmline.dialog.flows import Flows, load_flows, packaged_flows
-from warmline.dialog.session import DialogSession, dialog_sessions, now
-from warmline.dialog.settings import DialogSettings
+from warmline.speech.prompts import Catalog
+from warmline.speech.services import SpeechServices
 
 
 def flows_path(settings: DialogSettings) -> Path:
@@ -48,8 +48,8 @@ class ConversationKit:
 
 async def open_conversation(settings) -> ConversationKit:
     """Flows checked against the catalog, the CRM opened, the intent model loaded: before any call."""
-    from warmline.speech.prompts import load_catalog
     from warmline.crm.settings import open_crm
+    from warmline.speech.prompts import load_catalog
 
     flows = load_checked_flows(settings.dialog, load_catalog(settings.prompts))
     classifier = Classifier(settings.nlu)

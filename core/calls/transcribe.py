@@ -7,12 +7,12 @@ import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from warmline.speech.audio import FRAME_MS, AudioChunk, AudioFormat
-from warmline.errors import AudioFormatError
 from warmline.calls.events import CallJournal
-from warmline.speech.listening import ListeningSession
-from warmline.speech.services import SpeechServices
+from warmline.calls.listening import ListeningSession
 from warmline.calls.session import CallInfo
+from warmline.errors import AudioFormatError
+from warmline.speech.audio import FRAME_MS, AudioChunk, AudioFormat
+from warmline.speech.services import SpeechServices
 
 ACCEPTED_RATES = (8000, 16000)
 

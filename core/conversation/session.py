@@ -14,15 +14,16 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from warmline.speech.audio import AudioChunk
 from warmline.calls.events import CallerUtterance, CallJournal
-from warmline.speech.listening import ListeningSession
+from warmline.calls.listening import ListeningSession
+from warmline.calls.session import CallInfo, CallSession, SessionFactory, SessionResult
+from warmline.dialog.dialogue import Dialogue, Ending
+from warmline.dialog.port import HungUp, Keyed, Reply, Said, Silence
+from warmline.handoff.route import route_for
+from warmline.speech.audio import AudioChunk
 from warmline.speech.prompts import CallVoice, Outcome, Prompt
 from warmline.speech.services import SpeechServices
-from warmline.calls.session import CallInfo, SessionFactory, SessionResult
-from warmline.dialog.dialogue import Dialogue, Ending
-from warmline.dialog.handoff import route_for
-from warmline.dialog.port import HungUp, Keyed, Reply, Said, Silence
+from warmline.tasks import OwnedTasks, cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,15 @@ HANGUP_GRACE_S = 2.0  # after the caller is gone, time the dialogue gets to reco
 DialogueFactory = Callable[[CallInfo, CallJournal, "DialogSession"], Dialogue]
 
 
-class DialogSession(ListeningSession):
+class DialogSession(CallSession):
+    """The dialogue and the listening session side by side: the listening session tells this one
+    what it heard (`Hearing`); the dialogue talks to the caller through it (`CallerPort`)."""
+
     def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices, voice: CallVoice | None,
                  dialogue: DialogueFactory, *, barge_in: bool = True) -> None:
-        super().__init__(info, journal, services, voice, barge_in=barge_in)
+        super().__init__(info, journal, voice)
+        self.listening = ListeningSession(info, journal, services, self.voice, barge_in=barge_in, hearing=self)
+        self._tasks = OwnedTasks()  # prompt stops on a key
         self._replies = Replies()
         self._keys = ""
         self._key_timer: asyncio.TimerHandle | None = None
@@ -44,7 +50,7 @@ class DialogSession(ListeningSession):
     async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
         cid = self.info.call_id
         talk = asyncio.create_task(self.dialogue.run(), name=f"dialogue-{cid}")
-        hear = asyncio.create_task(super().run(audio), name=f"listen-{cid}")
+        hear = asyncio.create_task(self.listening.run(audio), name=f"listen-{cid}")
         try:
             await asyncio.wait({talk, hear}, return_when=asyncio.FIRST_COMPLETED)
             if not talk.done():  # the audio ended: the caller is gone
@@ -52,34 +58,33 @@ class DialogSession(ListeningSession):
                 await asyncio.wait({talk}, timeout=HANGUP_GRACE_S)
             ending: Ending = talk.result() if talk.done() else Ending("abandoned")
         finally:
-            for task in (talk, hear):
-                task.cancel()
-            await asyncio.gather(talk, hear, return_exceptions=True)
+            await cancel_all([talk, hear])
+            await self._tasks.cancel()
             if self._key_timer is not None:
                 self._key_timer.cancel()
         route = route_for(ending, self.journal) if ending.outcome != "abandoned" else None
-        return SessionResult(self.frames, self.audio_seconds, ending.outcome, route)
+        return SessionResult(self.listening.frames, self.listening.audio_seconds, ending.outcome, route)
 
     # --- CallerPort -------------------------------------------------------------------------------
 
-    async def say(self, prompt: Prompt) -> bool:  # type: ignore[override]
-        return await super().say(prompt) != Outcome.GONE
+    async def say(self, prompt: Prompt) -> bool:
+        return await self.listening.say(prompt) != Outcome.GONE
 
     async def ask(self, prompt: Prompt, *, private: bool = False) -> Reply:
-        self.deaf = private
+        self.listening.deaf = private
         self._replies.clear()  # what was said before the question is not its answer
         if not await self.say(prompt):
             return HungUp()
         reply = await self._replies.get()
         while isinstance(reply, Silence) and self._keys:  # still keying: not silence
             reply = await self._replies.get()
-        self.deaf = False
+        self.listening.deaf = False
         return reply
 
     def pause_listening(self) -> None:
-        self.deaf = True
+        self.listening.deaf = True
 
-    # --- what the listening session hears ---------------------------------------------------------
+    # --- Hearing: what the listening session heard -------------------------------------------------
 
     def heard(self, utterance: CallerUtterance) -> None:
         if utterance.text.strip():
@@ -89,8 +94,8 @@ class DialogSession(ListeningSession):
         self._replies.put(Silence())
 
     def on_dtmf(self, digit: str) -> None:
-        if self._speaking is not None and not self._keys:
-            self._own(self.voice.stop(), f"key-stop-{self.info.call_id}")
+        if self.listening.speaking is not None and not self._keys:
+            self._tasks.start(self.voice.stop(), f"key-stop-{self.info.call_id}")
         if self._key_timer is not None:
             self._key_timer.cancel()
         if digit == "#":
