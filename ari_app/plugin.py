@@ -12,6 +12,7 @@ from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_he
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.calls.events import Listener
 from warmline.calls.session import SessionFactory
+from warmline.errors import ConfigError
 from warmline.health import CheckResult
 
 
@@ -21,6 +22,8 @@ class AsteriskPlugin:
 
     async def serve(self, settings: AsteriskSettings, session_factory: SessionFactory, stop: asyncio.Event,
                     listeners: Iterable[Listener] = ()) -> None:
+        if problem := missing_password(settings):
+            raise ConfigError(problem)
         await StasisApp(settings, session_factory, listeners).run(stop)
 
     async def demo(self, sandbox: str) -> int:
@@ -32,6 +35,8 @@ class AsteriskPlugin:
 
     async def check(self, settings: AsteriskSettings) -> list[CheckResult]:
         results: list[CheckResult] = []
+        if problem := missing_password(settings):
+            return [CheckResult("ari", False, problem)]
         async with aiohttp.ClientSession() as http:
             client = AriClient(settings.ari, http)
             ari = await _check_ari(client)
@@ -46,6 +51,14 @@ class AsteriskPlugin:
             except AmiError as exc:
                 results.append(CheckResult("ami", False, str(exc)))
         return results
+
+
+def missing_password(settings: AsteriskSettings) -> str | None:
+    """An empty password would only ever get 401s: say so once instead of retrying forever."""
+    if not settings.ari.password.get_secret_value():
+        return ("ari.password is empty: set it to the ari.conf password in [ari] or in the environment "
+                "variable WARMLINE_ARI__PASSWORD")
+    return None
 
 
 async def _check_ari(client: AriClient) -> CheckResult:

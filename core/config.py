@@ -136,6 +136,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} not found: create it (see warmline.example.toml) or pass --config") from None
     except PermissionError:
         raise ConfigError(f"config file {path} is not readable: fix its permissions") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder: pass the TOML file itself, e.g. {path}/warmline.toml") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc} — fix the syntax at that line") from None
 

@@ -24,12 +24,18 @@ def read_wav(path: Path) -> tuple[AudioFormat, bytes]:
             data = wav.readframes(wav.getnframes())
     except FileNotFoundError:
         raise AudioFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AudioFormatError(f"{path}: a folder, not a WAV file: pass the files, e.g. {path}/*.wav") from None
+    except PermissionError:
+        raise AudioFormatError(f"{path}: not readable: fix its permissions") from None
     except (wave.Error, EOFError) as exc:
         raise AudioFormatError(f"{path}: not a PCM WAV file ({exc}); convert it: "
                                f"sox {path} -r 8000 -c 1 -b 16 out.wav") from None
     if rate not in ACCEPTED_RATES or width != 2 or channels != 1:
         raise AudioFormatError(f"{path}: {rate} Hz, {width * 8}-bit, {channels} channel(s); Warmline takes 8 or "
                                f"16 kHz 16-bit mono: sox {path} -r 8000 -c 1 -b 16 out.wav")
+    if len(data) % 2:  # a truncated file: the last sample is half there
+        data = data[:-1]
     return AudioFormat(rate, 2), data
 
 

@@ -174,10 +174,16 @@ def packaged_flows() -> Path:
 def load_flows(path: Path, catalog_keys: set[str] | None = None) -> Flows:
     """Read and validate a flow file; with catalog_keys, every prompt it names must exist."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FlowError(f"flow file {path} does not exist: set [dialog] flows to a YAML file "
                         "(copy the packaged warmline/data/flows-en.yaml)") from None
+    except IsADirectoryError:
+        raise FlowError(f"flow file {path} is a folder: set [dialog] flows to the YAML file itself") from None
+    except PermissionError:
+        raise FlowError(f"flow file {path} is not readable: fix its permissions") from None
+    except UnicodeDecodeError as exc:
+        raise FlowError(f"{path}: not UTF-8 text (byte {exc.start}): save the flow file as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

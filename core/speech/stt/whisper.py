@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from warmline.speech.stt import SttError
 
-REQUIRED_FILES = ("model.bin", "config.json")
+REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")  # without tokenizer.json faster-whisper goes to a model hub
 
 
 def packaged_model_dir() -> Path:
