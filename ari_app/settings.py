@@ -27,6 +27,10 @@ class AriSettings(_Section):
     )
     request_timeout_s: float = Field(5.0, gt=0, le=60, description="timeout of one ARI REST request", examples=[5.0])
     reconnect_max_s: float = Field(10.0, ge=0.5, le=300, description="longest wait between reconnect attempts", examples=[10.0])
+    heartbeat_s: float = Field(1.0, ge=0.2, le=10, description="how often serve renews its lease on the Stasis "
+                               "app (an Asterisk global variable)", examples=[1.0])
+    stale_after_s: float = Field(3.0, ge=0.5, le=60, description="a lease not renewed for this long means serve is "
+                                 "gone: the watchdog hands its callers to the fallback", examples=[3.0])
 
 
 class AmiSettings(_Section):
