@@ -43,6 +43,7 @@ FRAME_S = 0.020
 MERGE_GAP_FRAMES = 20  # silences under 400 ms inside speech are pauses between words
 MIN_VOICED_FRAMES = 5  # blips under 100 ms are clicks, not speech
 VOICED_AMPLITUDE = 4000
+POLL_S = 0.02
 
 
 class ReplayMismatch(AssertionError):
@@ -56,6 +57,7 @@ class Exchange:
     arrived: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     processed: bool = False  # the cursor (or an out-of-order block) has taken it
+    arrived_at: float = 0.0
 
 
 class FakeAri:
@@ -214,17 +216,19 @@ class FakeAri:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_s
         while not ex.arrived.done():
-            held = sorted(e.index for e in self._exchanges.values()
-                          if e.arrived.done() and not e.processed and e.index > ex.index)
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            now = loop.time()
+            held = sorted(e.index for e in self._exchanges.values() if e.arrived.done() and not e.processed
+                          and e.index > ex.index and now - e.arrived_at >= self.grace_s)
+            if held:  # the app waits on a request it sent in another order: answer that one first
+                await self._block(self._by_index[held[0]])
+                deadline = loop.time() + self.wait_s
+                continue
+            if now >= deadline:
                 raise ReplayMismatch(f"expected request not sent within {self.wait_s} s: {describe(ex.request)}")
             try:
-                await asyncio.wait_for(asyncio.shield(ex.arrived), min(remaining, self.grace_s) if held else remaining)
+                await asyncio.wait_for(asyncio.shield(ex.arrived), min(deadline - now, POLL_S))
             except TimeoutError:
-                if held:  # the app waits on a request it sent in another order: answer that one first
-                    await self._block(self._by_index[held[0]])
-                    deadline = loop.time() + self.wait_s
+                pass
         ex.processed = True
 
     async def _block(self, ex: Exchange) -> None:
@@ -345,6 +349,7 @@ class FakeAri:
         if ex is None:
             self.unexpected.append(sent)
             return web.json_response({"message": "replay: the recording has no such request here"}, status=500)
+        ex.arrived_at = asyncio.get_running_loop().time()
         ex.arrived.set_result(sent)
         try:
             entry = await asyncio.wait_for(asyncio.shield(ex.answer), self.wait_s * 2)
