@@ -131,7 +131,7 @@ class FakeAri:
 
     def assert_complete(self) -> None:
         """Raise with a readable diff unless every recorded request came and nothing else did."""
-        unsent = [describe(ex.request) for ex in self._exchanges.values() if not ex.arrived.done()]
+        unsent = [self.actual(describe(ex.request)) for ex in self._exchanges.values() if not ex.arrived.done()]
         if not (self.failures or self.unexpected or unsent):
             return
         lines = ["the replay diverged from the recording:"]
@@ -224,7 +224,7 @@ class FakeAri:
                 deadline = loop.time() + self.wait_s
                 continue
             if now >= deadline:
-                raise ReplayMismatch(f"expected request not sent within {self.wait_s} s: {describe(ex.request)}")
+                raise ReplayMismatch(f"expected request not sent within {self.wait_s} s: {self.actual(describe(ex.request))}")
             try:
                 await asyncio.wait_for(asyncio.shield(ex.arrived), min(deadline - now, POLL_S))
             except TimeoutError:
