@@ -23,14 +23,16 @@ from unittest import mock
 
 import numpy as np
 
-import warmline.dialog.build as dialog_build
+import warmline.conversation.build as dialog_build
 from warmline.ari_app.app import StasisApp
-from warmline.config import Settings, load_settings
-from warmline.core.services import SpeechServices, build_services
-from warmline.core.stt.pool import SttPool
-from warmline.core.vad import SegmenterConfig, VadDecision
+from warmline.ari_app.call import CallHandler
+from warmline.ari_app.settings import AsteriskSettings as Settings
+from warmline.config import load_settings
+from warmline.speech.services import SpeechServices, build_services
+from warmline.speech.stt.pool import SttPool
+from warmline.speech.vad import SegmenterConfig, VadDecision
 from warmline.crm.seed import DEMO_CALLER, seed_demo
-from warmline.dialog.build import open_conversation
+from warmline.conversation.build import open_conversation
 from warmline.handoff.routing import Producer
 
 from .fake_ari import FakeAri
@@ -40,7 +42,7 @@ __all__ = ["StasisApp", "Settings", "load_settings", "build_services", "open_con
            "DEMO_CALLER", "Producer", "EventLog", "frozen_clock", "recording_kit", "run_replay", "journal_summary", "settings_for_fixture"]
 
 # Settings sections a fixture carries (what shapes Warmline's requests); never urls or secrets.
-FIXTURE_SECTIONS = ("media", "fallback", "handoff", "vad", "prompts", "dialog")
+FIXTURE_SECTIONS = ("media", "fallback", "dialplan", "handoff", "vad", "prompts", "dialog")
 ARI_KEYS = ("app", "request_timeout_s", "reconnect_max_s")
 ENERGY_THRESHOLD = 500.0  # RMS of int16 samples: the fake's noise is ~4000, its silence 0
 
@@ -49,8 +51,8 @@ def recording_kit():
     """What only the recorder needs (the sandbox's simulated callers and clients), imported on demand."""
     from warmline.ari_app.client import AriClient, auth_header
     from warmline.ari_app.simulate import CallerSimulator, place_call
-    from warmline.core import prompts
-    from warmline.scripted import Journals, Voices, converse
+    from warmline.speech import prompts
+    from warmline.ari_app.scripted import Journals, Voices, converse
 
     return dict(AriClient=AriClient, auth_header=auth_header, CallerSimulator=CallerSimulator,
                 place_call=place_call, prompts=prompts, Journals=Journals, Voices=Voices, converse=converse)
@@ -221,7 +223,7 @@ async def run_replay(transcript: Transcript, tmp: Path, *, timeout: float = 30.0
 
 async def _settle(app: StasisApp, timeout: float = 3.0) -> None:
     """After the last recorded entry: let call tasks finish what they were doing (bounded)."""
-    tasks = [h.task for h in app.calls.values() if h.task is not None]
+    tasks = [h.task for h in app.channels.owners(CallHandler) if h.task is not None]
     if tasks:
         await asyncio.wait(tasks, timeout=timeout)
     await asyncio.sleep(0.05)

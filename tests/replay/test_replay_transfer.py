@@ -65,7 +65,7 @@ async def test_an_accepted_transfer_puts_the_context_on_the_leg_before_the_dial_
                                          ("DELETE", f"/bridges/{talk}")]
     assert_nothing_left(sent, caller)
     assert log.of("CallEnded")[0].reason == "handed_to_licensed"
-    assert not result.app.talks and not result.app.legs
+    assert not result.app.channels.ids()  # no talk or producer leg left followed
 
 
 async def test_busy_and_declined_producers_are_passed_over_for_the_next(transcript, tmp_path):
