@@ -16,12 +16,14 @@ from warmline.ari_app.channels import Channels, subject
 from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
 from warmline.ari_app.console import ConsolePush
 from warmline.ari_app.context import AppContext
+from warmline.ari_app.lease import AppTaken, Lease
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.ari_app.talk import Talk
 from warmline.calls.events import Listener
 from warmline.calls.session import SessionFactory
+from warmline.errors import PbxError
 from warmline.logs import call_id_var
-from warmline.tasks import first_done
+from warmline.tasks import cancel_all, first_done
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ class StasisApp:
         self.client: AriClient  # set in run()
         self.ctx: AppContext  # set in run()
         self.connected = asyncio.Event()
+        self.displaced = False  # another process took the app: this one must stop, not reconnect
         self.connections = 0  # successful (re)connects, for tests and status
         self._background: set[asyncio.Task] = set()
 
@@ -61,19 +64,32 @@ class StasisApp:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with aiohttp.ClientSession() as http:
-            self.client = AriClient(self.settings.ari, http)
-            self.ctx = AppContext(self.settings, self.client, self.channels, self.connected, self.session_factory,
-                                  self.listeners, self.console, self._spawn)
+            self._bind(AriClient(self.settings.ari, http))
             try:
                 await self._connect_loop(http, stop)
             finally:
                 await self._shutdown_calls()
+                await _quietly(self.lease.release())
+
+    async def settle(self, client: AriClient) -> None:
+        """One reconciliation pass without taking the app: what the watchdog does while no
+        Warmline serves it (stranded callers to the fallback, leftovers removed)."""
+        self._bind(client)
+        await self.reconcile()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _bind(self, client: AriClient) -> None:
+        self.client = client
+        self.lease = Lease(client, self.settings.ari.app)
+        self.ctx = AppContext(self.settings, client, self.channels, self.connected, self.session_factory,
+                              self.listeners, self.console, self._spawn)
 
     async def _connect_loop(self, http: aiohttp.ClientSession, stop: asyncio.Event) -> None:
         backoff = Backoff(0.5, self.settings.ari.reconnect_max_s)
         down_reported = False
         while not stop.is_set():
             try:
+                await self.lease.claim(self.settings.ari.heartbeat_s)  # before taking the app from anyone
                 ws = await http.ws_connect(
                     self.client.events_url(), headers=auth_header(self.settings.ari), heartbeat=10
                 )
@@ -83,7 +99,7 @@ class StasisApp:
                     down_reported = True
                 await _sleep_or_stop(stop, backoff.next())
                 continue
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except (aiohttp.ClientError, OSError, TimeoutError, AriUnreachable) as exc:
                 if not down_reported:
                     log.warning("ARI unreachable at %s (%s); retrying until it is back",
                                 self.client.base, type(exc).__name__)
@@ -95,6 +111,7 @@ class StasisApp:
                      extra={"app": self.settings.ari.app})
             down_reported = False
             backoff.reset()
+            renewing = asyncio.create_task(self.lease.keep(self.settings.ari.heartbeat_s), name="lease-renew")
             try:
                 await self.reconcile()
                 self.connected.set()
@@ -103,7 +120,11 @@ class StasisApp:
                 log.debug("ARI went away during reconciliation: %s", exc)
             finally:
                 self.connected.clear()
+                await cancel_all([renewing])
                 await ws.close()
+            if self.displaced:
+                raise AppTaken(f"another Warmline took over Stasis app {self.settings.ari.app!r} "
+                               "(ApplicationReplaced); this one stops")
             if not stop.is_set():
                 log.warning("lost the ARI connection; reconnecting")
                 down_reported = True
@@ -114,7 +135,7 @@ class StasisApp:
             if await first_done(recv, stop) is stop:
                 return
             msg = recv.result()
-            if msg.type != aiohttp.WSMsgType.TEXT:
+            if msg.type != aiohttp.WSMsgType.TEXT or self.displaced:
                 return  # closed or error: reconnect
             try:
                 self.dispatch(json.loads(msg.data))
@@ -133,7 +154,10 @@ class StasisApp:
 
     def dispatch(self, event: dict[str, Any]) -> None:
         """An ARI event goes to the owner of the channel it is about; a new channel may be a call."""
-        if owner := self.channels.owner(subject(event)):
+        if event.get("type") == "ApplicationReplaced":
+            log.error("another Warmline connected to Stasis app %s and took its calls", self.settings.ari.app)
+            self.displaced = True
+        elif owner := self.channels.owner(subject(event)):
             owner.on_event(event)
         elif event.get("type") == "StasisStart":
             self._on_new_channel(event.get("channel") or {})
@@ -213,6 +237,13 @@ class StasisApp:
                                params={"variable": "WARMLINE_FALLBACK_REASON", "value": "warmline_restarted"})
         await self.client.post(f"/channels/{channel_id}/continue", missing_ok=True,
                                params={"context": fb.context, "extension": fb.extension, "priority": fb.priority})
+
+
+async def _quietly(step) -> None:
+    try:
+        await step
+    except PbxError as exc:
+        log.debug("on the way out: %s", exc)
 
 
 async def _each(step, what: str, ident: str) -> None:

@@ -9,6 +9,7 @@ lives in the PBX that holds the callers: if that PBX restarts, the lease and the
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import socket
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 from warmline.ari_app.client import AriClient
 from warmline.errors import PbxError
+
+log = logging.getLogger(__name__)
 
 
 class AppTaken(PbxError):
@@ -83,19 +86,34 @@ class Lease:
         await self.renew()
 
     async def keep(self, heartbeat_s: float) -> None:
-        """Renew until cancelled."""
+        """Renew until cancelled. A failed renewal is logged and retried: giving up would let the
+        watchdog take the calls of a live process."""
+        failing = False
         while True:
             await asyncio.sleep(heartbeat_s)
-            await self.renew()
+            try:
+                await self.renew()
+                failing = False
+            except PbxError as exc:
+                if not failing:
+                    log.warning("could not renew the lease on %s: %s", self.app, exc)
+                failing = True
+
+    async def release(self) -> None:
+        """On a clean stop: an empty lease tells the watchdog at once that nobody serves the app."""
+        value = await self.read()
+        if value and self.holder(value) == self.instance:
+            await self.client.post("/asterisk/variable", params={"variable": self.variable, "value": ""})
 
 
-async def is_alive(lease: Lease, stale_after_s: float, heartbeat_s: float) -> tuple[bool, str]:
-    """For `check`: read the lease long enough to see it renewed (or not)."""
-    staleness = Staleness(stale_after_s)
+async def is_alive(lease: Lease, heartbeat_s: float, within_s: float | None = None) -> tuple[bool, str]:
+    """Read the lease long enough to see it renewed (or not): alive, and a line saying so."""
     started = time.monotonic()
     value = await lease.read()
-    staleness.observe(value, started)
-    deadline = started + max(heartbeat_s * 2.5, 0.5)
+    if not value:  # nobody holds it (never served, cleanly stopped, or the PBX restarted)
+        return False, (f"no Warmline serves Stasis app {lease.app!r} (no lease): start warmline serve; "
+                       "meanwhile callers sent to Stasis() are handed on only by the watchdog")
+    deadline = started + (within_s if within_s is not None else max(heartbeat_s * 2.5, 0.5))
     while time.monotonic() < deadline:
         await asyncio.sleep(heartbeat_s / 2)
         now_value = await lease.read()

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 
 import aiohttp
 from warmline.ari_app.ami import AmiError, ami_login_check
 from warmline.ari_app.app import StasisApp
 from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
+from warmline.ari_app.lease import Lease, is_alive
 from warmline.ari_app.settings import AsteriskSettings
+from warmline.ari_app.watchdog import watch
 from warmline.calls.events import Listener
-from warmline.calls.session import SessionFactory
-from warmline.errors import ConfigError
+from warmline.calls.session import CallSession, SessionFactory
+from warmline.errors import ConfigError, PbxError
 from warmline.health import CheckResult
+
+log = logging.getLogger(__name__)
 
 
 class AsteriskPlugin:
@@ -25,6 +30,36 @@ class AsteriskPlugin:
         if problem := missing_password(settings):
             raise ConfigError(problem)
         await StasisApp(settings, session_factory, listeners).run(stop)
+
+    async def prepare(self, settings: AsteriskSettings) -> None:
+        """Before the models load: if no live Warmline holds the app, hand the callers an earlier
+        process left in it to the fallback now, rather than after start-up."""
+        async with aiohttp.ClientSession() as http:
+            client = AriClient(settings.ari, http)
+            try:
+                alive, _ = await is_alive(Lease(client, settings.ari.app), settings.ari.heartbeat_s,
+                                          within_s=settings.ari.stale_after_s)
+                if not alive:
+                    await StasisApp(settings, CallSession).settle(client)
+            except PbxError as exc:  # Asterisk not up yet: serve's own connect loop deals with it
+                log.info("start-up reconciliation skipped: %s", exc)
+
+    async def watchdog(self, settings: AsteriskSettings, stop: asyncio.Event) -> None:
+        if problem := missing_password(settings):
+            raise ConfigError(problem)
+        await watch(settings, stop)
+
+    async def health(self, settings: AsteriskSettings) -> CheckResult:
+        """Is a Warmline serving the app right now? Reads the lease only: no models, a second or two."""
+        if problem := missing_password(settings):
+            return CheckResult("serve", False, problem)
+        async with aiohttp.ClientSession() as http:
+            try:
+                alive, detail = await is_alive(Lease(AriClient(settings.ari, http), settings.ari.app),
+                                               settings.ari.heartbeat_s)
+            except PbxError as exc:
+                return CheckResult("serve", False, f"{exc}: check ari.url and that Asterisk runs")
+        return CheckResult("serve", alive, detail)
 
     async def demo(self, sandbox: str) -> int:
         from warmline.ari_app.demo import (

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, help_text in (
         ("check", "validate the configuration and every connection; non-zero exit on any failure"),
         ("serve", "run the Stasis application and take calls"),
+        ("watchdog", "hold no models; while no live serve holds the calls, hand callers to the fallback"),
+        ("health", "is a Warmline serving right now? reads its heartbeat, loads no models (exit 0/1)"),
     ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--config", "-c", help="TOML file (default: $WARMLINE_CONFIG, ./warmline.toml, /etc/warmline/warmline.toml)")
@@ -78,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
             return asyncio.run(check(settings))
         setup_logging(settings.log.level, settings.log.format, settings.secrets())
+        if args.command == "health":
+            return asyncio.run(health(settings))
+        if args.command == "watchdog":
+            return asyncio.run(watchdog(settings))
         return asyncio.run(serve(settings))
     except WarmlineError as exc:
         print(f"warmline: {exc}", file=sys.stderr)
@@ -198,13 +204,31 @@ async def transcribe(settings: Settings, files: list[str]) -> int:
     return 1 if failures else 0
 
 
-async def serve(settings: Settings) -> int:
-    plugin = load_pbx_plugin(settings.pbx)
-    services = await asyncio.to_thread(build_services, settings.vad, settings.stt)  # models load before calls
+def stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def health(settings: Settings) -> int:
+    result = await load_pbx_plugin(settings.pbx).health(settings)
+    print(f"{'ok' if result.ok else 'FAIL':<5} {result.item:<11} {result.detail}")
+    return 0 if result.ok else 1
+
+
+async def watchdog(settings: Settings) -> int:
+    await load_pbx_plugin(settings.pbx).watchdog(settings, stop_on_signals())
+    return 0
+
+
+async def serve(settings: Settings) -> int:
+    plugin = load_pbx_plugin(settings.pbx)
+    # callers a dead process left behind are handed on while the models load, not after
+    services, _ = await asyncio.gather(asyncio.to_thread(build_services, settings.vad, settings.stt),
+                                       plugin.prepare(settings))
+    stop = stop_on_signals()
     store = EventStore(Path(settings.store.path))
     kit = None
     try:

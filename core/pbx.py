@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from warmline.calls.events import Listener
+from warmline.calls.session import SessionFactory
 from warmline.health import CheckResult
 
 if TYPE_CHECKING:  # config loads plugins through this contract
     from warmline.config import Settings
-from warmline.calls.session import SessionFactory
 
 
 class PbxPlugin(Protocol):
@@ -27,6 +27,15 @@ class PbxPlugin(Protocol):
         listeners: Iterable[Listener] = (),
     ) -> None:
         """Take calls until `stop` is set; hand every live caller to a person on the way out."""
+
+    async def prepare(self, settings: Any) -> None:
+        """While the models load: hand callers an earlier, dead process left behind to a person."""
+
+    async def watchdog(self, settings: Any, stop: asyncio.Event) -> None:
+        """Hold no models; while no live serve holds the PBX's calls, hand them to a person."""
+
+    async def health(self, settings: Any) -> CheckResult:
+        """Is a Warmline serving right now (its heartbeat, not its registration)? No models loaded."""
 
     async def demo(self, sandbox: str) -> int:
         """Scripted calls through Warmline on the plugin's sandbox PBX; the exit status."""

@@ -19,6 +19,10 @@ the held one is answered (with the events recorded around its answer) so that co
 set-ordered requests do not deadlock. A request the transcript does not expect is answered 500
 and fails the replay; so does an expected request that is never sent. Every wait is bounded.
 
+Global variables (`/ari/asterisk/variable`, where `serve` keeps its lease on the app) are served
+by the fake itself, as Asterisk keeps them: a value set is read back until changed. They are state
+of the PBX, not a conversation to replay, so recorded exchanges on that path are left out.
+
 Media is simulated: recorded frames are kept as run-lengths of voiced/silent (the proxy measured
 each frame's level); replay sends seeded noise for voiced frames and zeros for silence, paced.
 """
@@ -38,6 +42,8 @@ from aiohttp import WSMsgType, web
 from .transcript import TOKEN, Transcript, describe
 
 log = logging.getLogger(__name__)
+
+GLOBALS_PATH = "/ari/asterisk/variable"
 
 FRAME_S = 0.020
 MERGE_GAP_FRAMES = 20  # silences under 400 ms inside speech are pauses between words
@@ -65,7 +71,8 @@ class FakeAri:
                  max_gap_s: float = 0.03, voice_margin_s: float = 0.02, wait_s: float = 5.0,
                  grace_s: float = 0.1) -> None:
         self.transcript = transcript
-        self.entries = transcript.entries
+        lease = {e["id"] for e in transcript.entries if e["kind"] == "request" and e["path"] == GLOBALS_PATH}
+        self.entries = [e for e in transcript.entries if e.get("id") not in lease or e["kind"] not in ("request", "response")]
         self.speed, self.max_gap_s, self.wait_s, self.grace_s = speed, max_gap_s, wait_s, grace_s
         self.media_speed, self.voice_margin_s = media_speed, voice_margin_s
         self._last_push = 0.0  # loop time of the last event pushed
@@ -87,6 +94,7 @@ class FakeAri:
         self._runner: web.AppRunner | None = None
         self._cursor: asyncio.Task | None = None
         self.url = ""
+        self.globals: dict[str, str] = {}  # Asterisk's global variables, set and read by the app
         for i, entry in enumerate(self.entries):
             if entry["kind"] == "request":
                 ex = Exchange(i, entry)
@@ -98,6 +106,7 @@ class FakeAri:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/ari/events", self._events)
+        app.router.add_route("*", GLOBALS_PATH, self._global_variable)
         app.router.add_get("/media/{conn}", self._media)
         app.router.add_route("*", "/ari/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
@@ -337,6 +346,17 @@ class FakeAri:
             if msg.type == WSMsgType.TEXT:
                 log.debug("media text from the app: %s", msg.data)
         return ws
+
+    async def _global_variable(self, request: web.Request) -> web.StreamResponse:
+        if "Authorization" not in request.headers:
+            return web.json_response({"message": "Authentication required"}, status=401)
+        name = request.query.get("variable", "")
+        if not name:
+            return web.json_response({"message": "Variable name is required"}, status=400)
+        if request.method == "POST":
+            self.globals[name] = request.query.get("value", "")
+            return web.Response(status=204)
+        return web.json_response({"value": self.globals.get(name, "")})
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         if "Authorization" not in request.headers:
