@@ -26,6 +26,8 @@ class SttSettings(_Section):
     model_path: str = Field("", description="model folder; empty = the packaged default", examples=[""])
     workers: int = Field(0, ge=0, le=64, description="parallel decodes; 0 = one per core", examples=[0])
     max_queue: int = Field(16, ge=0, le=1000, description="decodes that may wait for a worker", examples=[16])
+    decode_timeout_s: float = Field(6.0, gt=0, le=120, description="longest one decode may run; past it the "
+                                    "caller goes to a person and the stuck worker is replaced", examples=[6.0])
 
 
 class PromptSettings(_Section):

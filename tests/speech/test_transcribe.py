@@ -169,7 +169,8 @@ def test_check_names_a_missing_and_a_corrupt_model(tmp_path):
     corrupt.mkdir()
     (corrupt / "model.bin").write_bytes(b"\x00garbage" * 100)
     (corrupt / "config.json").write_text("{}")
-    for path, problem in ((tmp_path / "absent", "lacks model.bin, config.json"), (corrupt, "cannot load the Whisper model")):
+    (corrupt / "tokenizer.json").write_text("{}")
+    for path, problem in ((tmp_path / "absent", "lacks model.bin, config.json, tokenizer.json"), (corrupt, "cannot load the Whisper model")):
         done = cli("check", "-c", os.devnull, WARMLINE_STT__MODEL_PATH=str(path), WARMLINE_ARI__URL="http://127.0.0.1:9",
                    WARMLINE_AMI__PORT="9")
         assert done.returncode == 1
@@ -205,3 +206,40 @@ async def test_the_barge_in_setting_reaches_the_session(services, sentence_8k, b
     fmt, data = read_input(sentence_8k)
     await session.run(_chunks(fmt, data))
     assert voice.stops == stops
+
+
+class HangingEngine:
+    """A decoder that never returns (until released), as a wedged native library would."""
+
+    name = "hanging"
+    sample_rates = (16000,)
+    streaming = False
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.calls = 0
+
+    def transcribe(self, audio, rate):
+        self.calls += 1
+        if self.calls == 1:
+            self.release.wait(30)
+            return "too late"
+        return "second decode"
+
+
+async def test_a_hung_decoder_times_out_and_its_worker_is_replaced():
+    from warmline.speech.stt.pool import SttTimeout
+
+    engine = HangingEngine()
+    pool = SttPool(engine, workers=1, decode_timeout_s=0.2)
+    try:
+        with pytest.raises(SttTimeout, match="did not answer"):
+            await pool.transcribe(np.zeros(1600, dtype=np.float32))
+        # the one worker is stuck, yet the pool still decodes: a fresh worker took its place
+        assert (await pool.transcribe(np.zeros(1600, dtype=np.float32))).text == "second decode"
+        assert pool.metrics.timed_out == 1 and pool.metrics.busy == 0
+    finally:
+        engine.release.set()
+        pool.close()

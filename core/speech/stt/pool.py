@@ -2,7 +2,8 @@
 
 Workers default to the number of cores. When every worker is busy, up to `max_queue` jobs
 wait; past that the call raises SttBusy at once (the caller's turn goes to a person rather
-than waiting without bound) and the rejection is counted.
+than waiting without bound) and the rejection is counted. Every engine call has a deadline
+(`decode_timeout_s`): past it the call raises SttTimeout and the stuck worker is replaced.
 
 The pool takes 16 kHz audio (what the VAD path produces) and resamples at its edge when the
 engine's model wants another rate.
@@ -14,13 +15,13 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 import soxr
 from warmline.speech.stt import SttEngine, SttError, SttStream, Transcript
+from warmline.speech.stt.workers import DecodeTimeout, Workers
 
 INPUT_RATE = 16000
 T = TypeVar("T")
@@ -30,11 +31,16 @@ class SttBusy(SttError):
     """Every worker is busy and the queue is full."""
 
 
+class SttTimeout(SttError):
+    """The engine did not answer within the deadline."""
+
+
 @dataclass
 class PoolMetrics:
     decoded: int = 0
     failed: int = 0
     rejected: int = 0
+    timed_out: int = 0
     waiting: int = 0  # queued now, not yet running
     busy: int = 0  # running now
     audio_seconds: float = 0.0
@@ -46,13 +52,15 @@ class PoolMetrics:
 
 
 class SttPool:
-    def __init__(self, engine: SttEngine, workers: int | None = None, max_queue: int = 16) -> None:
+    def __init__(self, engine: SttEngine, workers: int | None = None, max_queue: int = 16,
+                 decode_timeout_s: float | None = 6.0) -> None:
         self.engine = engine
         self.workers = workers or os.cpu_count() or 1
         self.max_queue = max_queue
+        self.decode_timeout_s = decode_timeout_s
         self.metrics = PoolMetrics()
         self.rate = INPUT_RATE if INPUT_RATE in engine.sample_rates else engine.sample_rates[0]
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix=f"stt-{engine.name}")
+        self._threads = Workers(self.workers, f"stt-{engine.name}")
         self._slots = asyncio.Semaphore(self.workers)
 
     async def transcribe(self, audio: np.ndarray, rate: int = INPUT_RATE) -> Transcript:
@@ -80,7 +88,10 @@ class SttPool:
             self.metrics.waiting -= 1
         self.metrics.busy += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, job, *args)
+            return await self._threads.run(self.decode_timeout_s, job, *args)
+        except DecodeTimeout as exc:
+            self.metrics.timed_out += 1
+            raise SttTimeout(f"{self.engine.name} did not answer: {exc}; the worker was replaced") from None
         except Exception as exc:
             self.metrics.failed += 1
             raise SttError(f"{self.engine.name} failed to decode: {exc}") from exc
@@ -100,7 +111,7 @@ class SttPool:
         return soxr.resample(audio.astype(np.float32), rate, self.rate, quality="HQ")
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._threads.close()
 
 
 class LiveDecode:
