@@ -1,6 +1,6 @@
 """Hand-off decision → producer's phone ringing, on the sandbox Asterisk (goal: p95 ≤ 300 ms).
 
-    .venv/bin/python bench/transfer_bench.py [--calls 30]
+    .venv/bin/python bench/transfer_bench.py [--calls 30] [--sandbox NAME]
 
 Each call enters Warmline's Stasis app like a real one (answer, media, snoop); a bench session
 then decides at once to escalate (regulated_intent → licensed) through the same code a
@@ -91,8 +91,10 @@ async def _wait(events, start, kind, timeout=20.0):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--sandbox", default=SANDBOX, help=f"sandbox name (default {SANDBOX}); use your own when "
+                        "others run sandboxes on the same machine")
     args = parser.parse_args()
-    up = subprocess.run([str(REPO / "scripts/asterisk-sandbox"), "up", "--name", SANDBOX],
+    up = subprocess.run([str(REPO / "scripts/asterisk-sandbox"), "up", "--name", args.sandbox],
                         capture_output=True, text=True, check=True)
     state = json.loads(Path(up.stdout.strip()).read_text())
     try:
@@ -101,7 +103,7 @@ def main() -> None:
         settings = settings.model_copy(update={"handoff": settings.handoff.model_copy(update={"producers": (ring,)})})
         gaps = asyncio.run(measure(settings, args.calls))
     finally:
-        subprocess.run([str(REPO / "scripts/asterisk-sandbox"), "down", "--name", SANDBOX], capture_output=True)
+        subprocess.run([str(REPO / "scripts/asterisk-sandbox"), "down", "--name", args.sandbox], capture_output=True)
     gaps.sort()
     p95 = gaps[max(0, round(0.95 * len(gaps)) - 1)]
     print(f"machine: {machine()}")
