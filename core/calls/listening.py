@@ -43,6 +43,9 @@ class Hearing(Protocol):
     def no_input(self) -> None:
         """The caller said nothing after a question."""
 
+    def speech_failed(self, error: str) -> None:
+        """The caller said something that could not be decoded."""
+
 
 class ListeningSession(CallSession):
     def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices,
@@ -55,6 +58,7 @@ class ListeningSession(CallSession):
         self.hearing = hearing  # None: the session only records what it hears
         self.speaking: Prompt | None = None
         self._tasks = OwnedTasks()  # prompts and barge-in stops this session owns
+        self._segmenter = Segmenter(services.segmenter)  # before the first audio: prompts pause its timer
         self._cutter: UtteranceCutter | None = None
         self._decodes = OwnedTasks()
         self._live: LiveDecode | None = None  # the utterance being streamed to the engine
@@ -82,14 +86,23 @@ class ListeningSession(CallSession):
         """Play a prompt and wait for its outcome, listening all the while."""
         self.journal.emit(PromptStarted(call_id=self.info.call_id, prompt=prompt.describe()))
         self.speaking = prompt
+        self._segmenter.disarm_no_input()  # the caller is listening, not failing to answer
         try:
             outcome = await self.voice.play(prompt)
         finally:
             self.speaking = None
         self.journal.emit(PromptEnded(call_id=self.info.call_id, prompt=prompt.describe(), outcome=outcome))
-        if outcome == Outcome.FINISHED and self._cutter is not None:
-            self._cutter.segmenter.arm_no_input()  # silence counts from the end of the question
+        if outcome != Outcome.INTERRUPTED:  # interrupted: the caller is talking; their utterance re-arms it
+            self._segmenter.arm_no_input()  # silence counts from the end of the question
         return outcome
+
+    def hearing_now(self) -> bool:
+        """The caller is speaking, or what they said is being decoded."""
+        return self._segmenter.in_speech or bool(self._decodes)
+
+    def keyed(self) -> None:
+        """A key pressed: the caller is answering, so the silence timer starts over."""
+        self._segmenter.reset_no_input()
 
     def transcript(self) -> list[str]:
         """Non-empty utterance texts in the order spoken (decodes may finish out of order)."""
@@ -100,7 +113,7 @@ class ListeningSession(CallSession):
         if self.deaf:
             return
         if self._cutter is None:  # the first chunk tells the format
-            self._cutter = UtteranceCutter(self.services.vad_stream(), Segmenter(self.services.segmenter), chunk.format,
+            self._cutter = UtteranceCutter(self.services.vad_stream(), self._segmenter, chunk.format,
                                            live=self.services.stt.engine.streaming)
         self._handle(self._cutter.push(chunk))
 
@@ -128,6 +141,8 @@ class ListeningSession(CallSession):
         except SttError as exc:
             log.warning("speech decode failed: %s", exc)
             self.journal.emit(SpeechFailed(call_id=self.info.call_id, error=str(exc)))
+            if self.hearing is not None:
+                self.hearing.speech_failed(str(exc))
             return
         event = CallerUtterance(
             call_id=self.info.call_id, start_ms=utterance.start_ms, end_ms=utterance.end_ms, text=result.text,

@@ -18,17 +18,18 @@ from warmline.calls.events import CallerUtterance, CallJournal
 from warmline.calls.listening import ListeningSession
 from warmline.calls.session import CallInfo, CallSession, SessionFactory, SessionResult
 from warmline.dialog.dialogue import Dialogue, Ending
-from warmline.dialog.port import HungUp, Keyed, Reply, Said, Silence
+from warmline.dialog.port import HungUp, Keyed, Reply, Said, Silence, Unheard
 from warmline.handoff.route import route_for
 from warmline.speech.audio import AudioChunk
 from warmline.speech.prompts import CallVoice, Outcome, Prompt
 from warmline.speech.services import SpeechServices
-from warmline.tasks import OwnedTasks, cancel_all
+from warmline.tasks import OwnedTasks, cancel_all, first_done
 
 log = logging.getLogger(__name__)
 
 KEY_PAUSE_S = 2.5  # keys end after this pause when the caller does not press #
-HANGUP_GRACE_S = 2.0  # after the caller is gone, time the dialogue gets to record its ending
+HANGUP_GRACE_S = 2.0
+EARLY_WORDS_WAIT_S = 4.0  # a caller still talking (or being decoded) when the greeting ends  # after the caller is gone, time the dialogue gets to record its ending
 
 DialogueFactory = Callable[[CallInfo, CallJournal, "DialogSession"], Dialogue]
 
@@ -43,6 +44,7 @@ class DialogSession(CallSession):
         self.listening = ListeningSession(info, journal, services, self.voice, barge_in=barge_in, hearing=self)
         self._tasks = OwnedTasks()  # prompt stops on a key
         self._replies = Replies()
+        self._expect_keys = False  # the question being asked takes several digits
         self._keys = ""
         self._key_timer: asyncio.TimerHandle | None = None
         self.dialogue = dialogue(info, journal, self)
@@ -70,16 +72,30 @@ class DialogSession(CallSession):
     async def say(self, prompt: Prompt) -> bool:
         return await self.listening.say(prompt) != Outcome.GONE
 
-    async def ask(self, prompt: Prompt, *, private: bool = False) -> Reply:
+    async def ask(self, prompt: Prompt, *, private: bool = False, keys: bool = True,
+                  early: bool = False) -> Reply:
         self.listening.deaf = private
-        self._replies.clear()  # what was said before the question is not its answer
-        if not await self.say(prompt):
-            return HungUp()
-        reply = await self._replies.get()
-        while isinstance(reply, Silence) and self._keys:  # still keying: not silence
+        self._expect_keys = keys
+        try:
+            if early and (said := await self._early_words()):
+                return said  # the caller already said it (over the greeting): no need to ask
+            self._replies.clear()  # what was said before the question is not its answer
+            if not await self.say(prompt):
+                return HungUp()
             reply = await self._replies.get()
-        self.listening.deaf = False
-        return reply
+            while isinstance(reply, Silence) and self._keys:  # still keying: not silence
+                reply = await self._replies.get()
+            return reply
+        finally:
+            self.listening.deaf = False
+            self._expect_keys = False
+
+    async def _early_words(self) -> Said | None:
+        """Words heard before the question, waiting for one still being spoken or decoded."""
+        if self.listening.hearing_now():
+            await first_done(asyncio.create_task(self._replies.wait_for(Said), name=f"early-{self.info.call_id}"),
+                             timeout=EARLY_WORDS_WAIT_S)
+        return self._replies.take(Said)
 
     def pause_listening(self) -> None:
         self.listening.deaf = True
@@ -93,7 +109,11 @@ class DialogSession(CallSession):
     def no_input(self) -> None:
         self._replies.put(Silence())
 
+    def speech_failed(self, error: str) -> None:
+        self._replies.put(Unheard(error))
+
     def on_dtmf(self, digit: str) -> None:
+        self.listening.keyed()
         if self.listening.speaking is not None and not self._keys:
             self._tasks.start(self.voice.stop(), f"key-stop-{self.info.call_id}")
         if self._key_timer is not None:
@@ -102,6 +122,9 @@ class DialogSession(CallSession):
             self._flush_keys()
             return
         self._keys += digit
+        if not self._expect_keys:  # one key is the whole answer (0 for a person, 1 for yes): at once
+            self._flush_keys()
+            return
         self._key_timer = asyncio.get_running_loop().call_later(KEY_PAUSE_S, self._flush_keys)
 
     def _flush_keys(self) -> None:
@@ -123,6 +146,18 @@ class Replies:
 
     def clear(self) -> None:
         self._items.clear()
+
+    def take(self, kind: type) -> Reply | None:
+        """The first waiting reply of this kind, removed (others stay); None if there is none."""
+        found = next((r for r in self._items if isinstance(r, kind)), None)
+        if found is not None:
+            self._items.remove(found)
+        return found
+
+    async def wait_for(self, kind: type) -> None:
+        while not any(isinstance(r, kind) for r in self._items):
+            self._ready.clear()
+            await self._ready.wait()
 
     async def get(self) -> Reply:
         while not self._items:

@@ -184,6 +184,15 @@ class Segmenter:
         """Start the no-input timer (e.g. when a prompt finishes)."""
         self._armed_at = self.now_ms
 
+    def disarm_no_input(self) -> None:
+        """Stop the no-input timer (while Warmline speaks: silence then is the caller listening)."""
+        self._armed_at = None
+
+    def reset_no_input(self) -> None:
+        """The caller did something (a key): a running timer starts its period again."""
+        if self._armed_at is not None:
+            self._armed_at = self.now_ms
+
     def push(self, ms: int, speech: bool) -> list[SegmentEvent]:
         self.now_ms += ms
         if self.in_speech:

@@ -62,3 +62,26 @@ def test_decisions_of_any_duration_add_up():
     seg = Segmenter(CFG)
     events = [e for _ in range(3) for e in seg.push(32, True)] + [e for _ in range(7) for e in seg.push(32, False)]
     assert events == [SpeechStarted(0), SpeechEnded(0, 96, "silence")]
+
+
+@pytest.mark.parametrize(("script", "expected_at"), [
+    # (action per 20 ms step: "." silence, "d" disarm (a prompt starts), "a" arm (it ends), "k" a key)
+    ("d" + "." * 40, []),  # a prompt playing: silence is the caller listening
+    ("d" + "." * 40 + "a" + "." * 30, [1300]),  # counts from the prompt's end, not its start
+    ("." * 10 + "k" + "." * 26, [700]),  # a key restarts the period (armed at 0, reset at 200)
+    ("d" + "k" + "." * 40, []),  # a key while disarmed does not arm it
+    ("." * 20 + "d" + "." * 40 + "a" + "." * 26, [1700]),  # a re-prompt in between: the old period is gone
+])
+def test_no_input_timer_pauses_while_warmline_speaks_and_keys_reset_it(script, expected_at):
+    seg = Segmenter(CFG)
+    fired = []
+    for step in script:
+        if step == "d":
+            seg.disarm_no_input()
+        elif step == "a":
+            seg.arm_no_input()
+        elif step == "k":
+            seg.reset_no_input()
+        else:
+            fired += [e.at_ms for e in seg.push(20, False) if isinstance(e, NoInput)]
+    assert fired == expected_at
