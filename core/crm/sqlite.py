@@ -36,6 +36,7 @@ from warmline.crm.records import (
     Record,
     Slot,
 )
+from warmline.privacy import private_file
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,6 +94,11 @@ def connect(path: str | Path) -> sqlite3.Connection:
     path = Path(path)
     if not path.parent.is_dir():
         raise CrmError(f"folder {path.parent} for the CRM database does not exist; create it or change [crm] sqlite_path")
+    try:
+        private_file(path, create_folder=False)
+    except OSError as exc:
+        raise CrmUnavailable(f"cannot create the CRM database {path} ({exc.strerror}); check the folder's "
+                             "permissions and [crm] sqlite_path") from None
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5.0)
     conn.row_factory = sqlite3.Row
     try:

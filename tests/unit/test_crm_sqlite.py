@@ -285,3 +285,19 @@ async def test_the_guard_turns_failures_into_crm_errors(raised, expected):
     assert type(caught.value) is expected
     if raised.__class__ is CrmError:
         assert caught.value is raised
+
+
+async def test_the_crm_file_and_its_wal_are_owner_only(tmp_path):
+    import stat
+
+    from warmline.crm.sqlite import SqliteCrm
+
+    path = tmp_path / "crm.sqlite3"
+    crm = await SqliteCrm.open(path)
+    try:
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("crm.sqlite3")]
+        assert path in files
+        for each in files:
+            assert stat.S_IMODE(each.stat().st_mode) == 0o600, each
+    finally:
+        await crm.close()
