@@ -96,8 +96,11 @@ class Catalog:
         return cls(dict(texts))
 
 
+RENDERING = "trimmed-1"  # how a text becomes a file; a change here re-renders every prompt
+
+
 def fingerprint(text: str, engine: str, voice: str | None) -> str:
-    return hashlib.sha256(f"{engine}\0{voice or ''}\0{text}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{RENDERING}\0{engine}\0{voice or ''}\0{text}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

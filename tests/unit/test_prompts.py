@@ -104,3 +104,29 @@ def test_cli_builds_lists_and_check_names_unbuilt_prompts(tmp_path, flite):
     check = cli("check", "-c", "/dev/null")
     [line] = [line for line in check.stdout.splitlines() if " prompts " in line]
     assert line.startswith("FAIL") and "goodbye" in line and "warmline prompts build" in line
+
+
+@pytest.mark.parametrize("lead,tail,expected_lead,expected_tail", [
+    (2400, 800, 160, 160),  # 0.3 s of flite's leading silence → 20 ms kept
+    (0, 0, 0, 0),  # sound from the first sample: nothing to cut
+    (100, 100, 100, 100),  # less silence than what is kept: untouched
+])
+def test_rendered_prompts_start_with_sound(lead, tail, expected_lead, expected_tail):
+    import numpy as np
+
+    from warmline.speech.tts import trim_silence
+
+    voice = np.full(800, 3000, dtype="<i2")
+    samples = np.concatenate([np.zeros(lead, "<i2"), voice, np.zeros(tail, "<i2")])
+    out = trim_silence(samples, 8000)
+    assert len(out) == expected_lead + 800 + expected_tail
+    assert np.array_equal(out[expected_lead:expected_lead + 800], voice)
+
+
+def test_all_silence_is_left_alone():
+    import numpy as np
+
+    from warmline.speech.tts import trim_silence
+
+    quiet = np.zeros(400, "<i2")
+    assert len(trim_silence(quiet, 8000)) == 400
