@@ -19,6 +19,7 @@ from warmline.ari_app.context import AppContext
 from warmline.ari_app.lease import AppTaken, Lease
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.ari_app.talk import Talk
+from warmline.ari_app.voice import PLAYBACK_VARIABLE
 from warmline.calls.events import Listener
 from warmline.calls.session import SessionFactory
 from warmline.errors import PbxError
@@ -208,6 +209,13 @@ class StasisApp:
         stale = [b["id"] for b in bridges if b.get("name", "").startswith(prefix) and b["id"] not in live_bridges]
         await asyncio.gather(*(_each(self._remove_bridge(b), "bridge", b) for b in stale))
 
+    async def _stop_playback(self, channel_id: str) -> None:
+        """A prompt still playing to a stranded caller would hold the hand-on until its end."""
+        playing = await self.client.get(f"/channels/{channel_id}/variable", missing_ok=True,
+                                        params={"variable": PLAYBACK_VARIABLE})
+        if playback_id := (playing or {}).get("value"):
+            await self.client.delete(f"/playbacks/{playback_id}", missing_ok=True)
+
     async def _remove_bridge(self, bridge_id: str) -> None:
         log.info("removing a bridge left by an earlier run", extra={"bridge": bridge_id})
         await self.client.delete(f"/bridges/{bridge_id}", missing_ok=True)
@@ -233,6 +241,7 @@ class StasisApp:
             return
         fb = self.settings.fallback
         log.warning("handing a caller left by an earlier run to the fallback", extra={"channel": channel_id})
+        await self._stop_playback(channel_id)
         await self.client.post(f"/channels/{channel_id}/variable", missing_ok=True,
                                params={"variable": "WARMLINE_FALLBACK_REASON", "value": "warmline_restarted"})
         await self.client.post(f"/channels/{channel_id}/continue", missing_ok=True,

@@ -16,6 +16,7 @@ from warmline.speech.prompts import Media, Outcome, Prompt, Sound, media_name
 
 log = logging.getLogger(__name__)
 
+PLAYBACK_VARIABLE = "WARMLINE_PLAYBACK"
 PLAYBACK_TIMEOUT_S = 120.0  # no prompt is this long; past it the playback is presumed lost
 
 
@@ -42,6 +43,11 @@ class AriVoice:
         done = self._finished[playback_id] = asyncio.get_running_loop().create_future()
         media = ",".join(media_uri(m, self.sound_dir) for m in prompt.media)
         try:
+            # The playback's id rides on the channel: a later Warmline that finds this caller stranded
+            # stops it before handing them on (`continue` would wait for its end). Set before the
+            # play: Asterisk queues channel requests behind a running playback.
+            await self.client.post(f"/channels/{self.channel_id}/variable", missing_ok=True,
+                                   params={"variable": PLAYBACK_VARIABLE, "value": playback_id})
             await self.client.post(f"/channels/{self.channel_id}/play",
                                    params={"media": media, "playbackId": playback_id})
             self._playing = playback_id
