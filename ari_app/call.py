@@ -27,10 +27,13 @@ from warmline.calls.events import (
     CallFailed,
     CallJournal,
     CallStarted,
+    EndReason,
     MediaConnected,
     MediaEnded,
 )
 from warmline.calls.session import CallInfo, CallSession, SessionResult
+from warmline.dialog.events import EscalationDecided
+from warmline.handoff.events import TransferBridged
 from warmline.handoff.payload import load_payload_from
 from warmline.logs import call_id_var
 from warmline.privacy import mask_number
@@ -197,6 +200,8 @@ class CallHandler:
                                    params={"variable": f"__{name}", "value": value}, missing_ok=True)
         self.end_reason = f"handed_to_{route.target}"
         if await self._transfer(route.target, variables):
+            if self.caller_gone.is_set() and not self.journal.of_type(TransferBridged):
+                self.end_reason = EndReason.ABANDONED  # hung up on hold, before anyone took them
             return
         await self.client.post(f"/channels/{self.channel_id}/continue", missing_ok=True, params={
             "context": self.ctx.settings.dialplan.handoff_context, "extension": route.target, "priority": 1,
@@ -251,16 +256,26 @@ class CallHandler:
         except Exception as exc:  # PBX gone: nothing left to delete there
             log.debug("bridge cleanup: %s", exc)
 
+    def _waiting_for_a_person(self) -> bool:
+        """Escalated, and gone before a producer (or the dialplan's queue) took them."""
+        return _escalated(self.journal) and not (self.end_reason or "").startswith("handed_to")
+
     async def _teardown(self, leg: MediaLeg | None, result: SessionResult | None) -> None:
         await self._release_media(leg)
         frames = result.frames if result else 0
         seconds = result.audio_seconds if result else 0.0
         self.journal.emit(MediaEnded(call_id=self.call_id, frames=frames, audio_seconds=seconds))
-        reason = self.end_reason or "caller_hangup"
+        reason = self.end_reason or EndReason.CALLER_HANGUP
+        if reason == EndReason.CALLER_HANGUP and self._waiting_for_a_person():
+            reason = EndReason.ABANDONED  # e.g. during the transfer message
         self.journal.emit(CallEnded(call_id=self.call_id, reason=reason))
         log.info("call ended", extra={"reason": reason, "frames": frames,
                                       "dropped": getattr(leg, "dropped", 0)})
         self.ctx.channels.release(self, self.channel_id)  # unless a talk owns the caller now
+
+
+def _escalated(journal: CallJournal) -> bool:
+    return bool(journal.of_type(EscalationDecided)) and not journal.of_type(TransferBridged)
 
 
 def _is_expected(exc: Exception) -> bool:

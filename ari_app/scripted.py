@@ -43,6 +43,12 @@ class Journals:
     def of(self, channel_id: str) -> CallLog:
         return self._by_channel.setdefault(channel_id, CallLog())
 
+    def forget(self, channel_id: str) -> None:
+        """A finished call's events, dropped (long runs would otherwise keep every call)."""
+        self._by_channel.pop(channel_id, None)
+        for call_id in [c for c, ch in self._channel_of.items() if ch == channel_id]:
+            del self._channel_of[call_id]
+
     async def wait(self, channel_id: str, found, timeout_s: float, start: int = 0) -> int:
         """Index of the first event from `start` on for which found(event) is true, once it comes."""
         log = self.of(channel_id)

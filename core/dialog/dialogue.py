@@ -12,21 +12,34 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
-from warmline.calls.events import CallJournal
+from warmline.calls.events import CallEvent, CallJournal, coerce_enums
 from warmline.crm.base import Crm, CrmError
 from warmline.dialog import answers
 from warmline.dialog.events import (
     CallerTurn,
     ConversationEnded,
+    ConversationOutcome,
     EscalationDecided,
     IdentityChecked,
     IntentResolved,
     KeysPressed,
+    TurnAction,
+    VerifyFailure,
+    VerifyMethod,
 )
 from warmline.dialog.flows import Flows
-from warmline.dialog.port import CallerPort, HungUp, Keyed, Reply, Said, Silence
+from warmline.dialog.identity import UNVERIFIED, Identity
+from warmline.dialog.port import (
+    CallerPort,
+    HungUp,
+    Keyed,
+    Reply,
+    Said,
+    Silence,
+    Unheard,
+)
 from warmline.dialog.steps import STEPS, Missing, NeedsStaff, Transfer, Unresolved
 from warmline.dialog.triggers import Escalation, Reason, Triggers, Turn
 from warmline.nlu.classify import Classification, Classifier
@@ -40,9 +53,15 @@ LICENSED_QUEUES = {"licensed", "retention"}
 
 @dataclass(frozen=True, slots=True)
 class Ending:
-    outcome: str  # "contained" | "escalated" | "abandoned"
+    outcome: ConversationOutcome
     target: str | None = None  # where the caller goes next: a queue, "payment", or None (hang up)
     escalation: Escalation | None = None
+
+    def __post_init__(self) -> None:
+        coerce_enums(self)  # callers outside the dialogue may still pass the plain string
+
+
+ABANDONED = Ending(ConversationOutcome.ABANDONED)
 
 
 class CallOver(Exception):
@@ -71,7 +90,7 @@ class Conversation:
         self.now, self.today = now, now.date()
         self.queues = queues
         self.triggers = Triggers(flows.triggers)
-        self.identity: tuple[Any, Any] | None = None  # (Contact, Policy) once verified
+        self.identity: Identity = UNVERIFIED
         self.intent: str | None = None
         self.request_text = ""
         self.request_field: str | None = None
@@ -79,28 +98,34 @@ class Conversation:
 
     # --- journal ------------------------------------------------------------------------------
 
-    def emit(self, kind: type, **fields: Any) -> None:
-        self.journal.emit(kind(call_id=self.call_id, **fields))
+    def emit(self, event: CallEvent) -> None:
+        self.journal.emit(event)
 
     # --- speaking and listening -----------------------------------------------------------------
 
     async def say(self, what: Prompt | str) -> None:
         if not await self.port.say(_prompt(what)):
-            raise CallOver(Ending("abandoned"))
+            raise CallOver(ABANDONED)
 
-    async def listen(self, question: Prompt | str, *, private: bool = False) -> Said | Keyed:
-        """Ask until the caller says or keys something; silence and 0 are handled here."""
+    async def listen(self, question: Prompt | str, *, private: bool = False, keys: bool = True,
+                     early: bool = False) -> Said | Keyed:
+        """Ask until the caller says or keys something; silence, 0 and undecodable speech are handled
+        here. keys=False: one key is the whole answer (0 escalates at once); early: words said over
+        the greeting answer this question."""
         prompt = _prompt(question)
         while True:
-            reply: Reply = await self.port.ask(prompt, private=private)
+            reply: Reply = await self.port.ask(prompt, private=private, keys=keys, early=early)
+            early = False
             match reply:
+                case Unheard(error):
+                    self.escalate_if(self.triggers.on_system_error(f"speech not decoded ({error})"))
                 case HungUp():
-                    raise CallOver(Ending("abandoned"))
+                    raise CallOver(ABANDONED)
                 case Silence():
                     self.escalate_if(self.triggers.on_no_input())
                     prompt = _then(self.flows.prompts.still_there, _prompt(question))
                 case Keyed(digits):
-                    self.emit(KeysPressed, digits="*" * len(digits) if private else digits)
+                    self.emit(KeysPressed(call_id=self.call_id, digits="*" * len(digits) if private else digits))
                     if digits == "0":
                         self.escalate_if(self.triggers.on_dtmf("0"))
                     return reply
@@ -108,11 +133,11 @@ class Conversation:
                     return reply
 
     async def ask(self, question: Prompt | str, parse: Callable[[Said | Keyed], T | None], *,
-                  private: bool = False) -> T:
+                  private: bool = False, keys: bool = True) -> T:
         """A question with a specific answer (a date, yes/no...): asked again until it fits."""
         prompt = _prompt(question)
         while True:
-            reply = await self.listen(prompt, private=private)
+            reply = await self.listen(prompt, private=private, keys=keys)
             if isinstance(reply, Said):
                 self.hear_answer(reply.text)
             value = parse(reply)
@@ -123,18 +148,20 @@ class Conversation:
             prompt = _then(self.flows.prompts.didnt_catch, _prompt(question))
 
     async def confirm(self, question: Prompt | str) -> bool:
-        return await self.ask(question, answers.yes_no)
+        return await self.ask(question, answers.yes_no, keys=False)
 
     # --- understanding --------------------------------------------------------------------------
 
     def understand(self, text: str, *, answer: bool = False) -> tuple[Classification, Turn]:
         result = self.classifier.classify(text)
         self.turns += 1
-        self.emit(CallerTurn, turn=self.turns, text=result.text, answer=answer, intent=result.intent,
-                  confidence=result.confidence, action=result.action,
-                  entities=tuple((e["kind"], e["value"]) for e in result.entities), sentiment=result.sentiment)
+        action = TurnAction(result.action)
+        self.emit(CallerTurn(call_id=self.call_id, turn=self.turns, text=result.text, answer=answer,
+                             intent=result.intent, confidence=result.confidence, action=action,
+                             entities=tuple((e["kind"], e["value"]) for e in result.entities),
+                             sentiment=result.sentiment))
         return result, Turn(text=result.text, intent=result.intent, confidence=result.confidence,
-                            action=result.action, sentiment=result.sentiment)
+                            action=action, sentiment=result.sentiment)
 
     def hear_request(self, text: str) -> Classification:
         result, turn = self.understand(text)
@@ -160,8 +187,9 @@ class Conversation:
     async def write(self, action: str, pending):
         return await self.read(pending, action)
 
-    async def verification_failed(self, attempt: int, why: str, prompt: str | None) -> None:
-        self.emit(IdentityChecked, verified=False, method="", attempt=attempt, contact_id=None, policy_id=None, name="", why=why)
+    async def verification_failed(self, attempt: int, why: VerifyFailure, prompt: str | None) -> None:
+        self.emit(IdentityChecked(call_id=self.call_id, verified=False, method=VerifyMethod.NONE, attempt=attempt,
+                                  contact_id=None, policy_id=None, name="", why=why))
         self.escalate_if(self.triggers.on_verification(False))
         if prompt:
             await self.say(prompt)
@@ -177,9 +205,9 @@ class Conversation:
 
     def escalation(self, esc: Escalation) -> Ending:
         queue = self.queue_for(esc)
-        self.emit(EscalationDecided, reason=str(esc.reason), intent=esc.intent, detail=esc.detail,
-                  final=esc.final, queue=queue)
-        return Ending("escalated", queue, esc)
+        self.emit(EscalationDecided(call_id=self.call_id, reason=esc.reason, intent=esc.intent, detail=esc.detail,
+                                    final=esc.final, queue=queue))
+        return Ending(ConversationOutcome.ESCALATED, queue, esc)
 
     def queue_for(self, esc: Escalation) -> str:
         if esc.reason == Reason.REGULATED_INTENT and esc.intent in self.queues:
@@ -199,18 +227,19 @@ class Dialogue:
             ending = await self._serve()
         except CallOver as over:
             ending = over.ending
-        if ending.outcome == "escalated":
+        if ending.outcome == ConversationOutcome.ESCALATED:
             await self._announce_transfer(ending)
-        conv.emit(ConversationEnded, outcome=ending.outcome, intents=tuple(self.intents))
+        conv.emit(ConversationEnded(call_id=conv.call_id, outcome=ending.outcome, intents=tuple(self.intents)))
         return ending
 
     async def _serve(self) -> Ending:
         prompts = self.conv.flows.prompts
         question: str = prompts.open_question
         pending: Said | None = None
+        first = True  # the open question after the greeting: what the caller said over it answers it
         while True:
-            reply = pending or await self.conv.listen(question)
-            pending = None
+            reply = pending or await self.conv.listen(question, keys=False, early=first)
+            pending, first = None, False
             if isinstance(reply, Keyed):  # keys where words were expected (0 was handled by listen)
                 self.conv.escalate_if(self.conv.triggers.on_no_match())
                 question = prompts.clarify
@@ -224,11 +253,11 @@ class Dialogue:
             if not resolved:
                 question = prompts.clarify
                 continue
-            after = await self.conv.listen(prompts.anything_else)
+            after = await self.conv.listen(prompts.anything_else, keys=False)
             if isinstance(after, Said) and answers.is_done(after.text):
                 self.conv.understand(after.text, answer=True)
                 await self.conv.say(prompts.goodbye)
-                return Ending("contained")
+                return Ending(ConversationOutcome.CONTAINED)
             if isinstance(after, Said) and answers.yes_no(after) is True and len(after.text.split()) <= 3:
                 self.conv.understand(after.text, answer=True)
                 question = prompts.what_else
@@ -240,11 +269,11 @@ class Dialogue:
         """One request: None = not understood yet; True/False = resolved or not; Ending = done."""
         conv = self.conv
         result = conv.hear_request(text)
-        if result.action == "clarify":
+        if result.action == TurnAction.CLARIFY:
             return None
         self.intents.append(result.intent)
         conv.intent = result.intent
-        if result.action == "escalate":  # a routine reading with a regulated one close behind
+        if result.action == TurnAction.ESCALATE:  # a routine reading with a regulated one close behind
             raise CallOver(conv.escalation(Escalation(Reason.REGULATED_INTENT, result.intent,
                                                       "regulated reading close behind", False)))
         flow = conv.flows.intents.get(result.intent)
@@ -254,7 +283,7 @@ class Dialogue:
         resolved = await self._run_flow(flow)
         if isinstance(resolved, Ending):
             return resolved
-        conv.emit(IntentResolved, intent=result.intent, resolved=resolved)
+        conv.emit(IntentResolved(call_id=conv.call_id, intent=result.intent, resolved=resolved))
         conv.escalate_if(conv.triggers.on_resolution(result.intent, resolved))
         return resolved
 
@@ -264,7 +293,7 @@ class Dialogue:
             outcome = await STEPS[step.name](conv, step.options)
             match outcome:
                 case Transfer(target):
-                    return Ending("contained", target)
+                    return Ending(ConversationOutcome.CONTAINED, target)
                 case NeedsStaff(why):
                     raise CallOver(conv.escalation(Escalation(Reason.RESOLUTION_FAILED, conv.intent, why)))
                 case Missing(what):

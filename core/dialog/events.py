@@ -8,8 +8,18 @@ every field a producer or an auditor needs is in an event, and nothing else carr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from warmline.calls.events import CallEvent
+from warmline.dialog.triggers import Reason
+
+
+class TurnAction(StrEnum):
+    """The intent policy's verdict on one turn (nlu.policy.Action)."""
+
+    CONTAIN = "contain"
+    ESCALATE = "escalate"  # a routine reading with a regulated one close behind
+    CLARIFY = "clarify"  # not understood well enough to act on
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,7 +31,7 @@ class CallerTurn(CallEvent):
     answer: bool  # True: the answer to a specific question (a date, yes/no), not a request
     intent: str
     confidence: float
-    action: str  # the intent policy's verdict: "contain" | "escalate" | "clarify"
+    action: TurnAction
     entities: tuple[tuple[str, str], ...]  # (kind, value)
     sentiment: float
 
@@ -33,15 +43,28 @@ class KeysPressed(CallEvent):
     digits: str
 
 
+class VerifyMethod(StrEnum):
+    NONE = ""  # not verified
+    POLICY_AND_DATE_OF_BIRTH = "policy_number+date_of_birth"
+    POLICY_AND_ZIP = "policy_number+zip"
+
+
+class VerifyFailure(StrEnum):
+    NONE = ""  # verified
+    NO_SUCH_POLICY = "no_such_policy"
+    SECOND_FACTOR_MISMATCH = "second_factor_mismatch"
+    NOT_UNDERSTOOD = "not_understood"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IdentityChecked(CallEvent):
     verified: bool
-    method: str  # "policy_number+date_of_birth" | "policy_number+zip" | "" when not verified
+    method: VerifyMethod  # NONE when not verified
     attempt: int
     contact_id: str | None  # set only when verified
     policy_id: str | None
     name: str  # the verified caller's name as the CRM has it ("" when not verified)
-    why: str  # "" when verified; "no_such_policy" | "second_factor_mismatch" | "not_understood"
+    why: VerifyFailure  # NONE when verified
     state: str = ""  # the verified caller's state (licensing), "" when not verified
     line: str = ""  # the policy's line of business (routing skill), "" when not verified
 
@@ -64,14 +87,20 @@ class IntentResolved(CallEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationDecided(CallEvent):
-    reason: str  # a triggers.Reason value
+    reason: Reason
     intent: str | None
     detail: str
     final: bool
     queue: str
 
 
+class ConversationOutcome(StrEnum):
+    CONTAINED = "contained"  # served (the caller hung up happy, or went on to the payment line)
+    ESCALATED = "escalated"  # handed to a person, with a reason code and a queue
+    ABANDONED = "abandoned"  # the caller hung up before the conversation ended
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationEnded(CallEvent):
-    outcome: str  # "contained" | "escalated" | "abandoned"
+    outcome: ConversationOutcome
     intents: tuple[str, ...]  # every intent the caller raised, in order

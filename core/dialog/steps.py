@@ -12,8 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from warmline.dialog import answers, readback
-from warmline.dialog.events import ActionTaken, IdentityChecked
+from warmline.dialog.events import (
+    ActionTaken,
+    IdentityChecked,
+    VerifyFailure,
+    VerifyMethod,
+)
 from warmline.dialog.flows import StepOptions
+from warmline.dialog.identity import Identity
 from warmline.speech.prompts import Characters, Digits, Prompt
 
 if TYPE_CHECKING:
@@ -50,11 +56,11 @@ Step = Callable[["Conversation", StepOptions], Awaitable[Outcome]]
 
 
 def _done(conv: "Conversation", action: str, result: str, ok: bool = True) -> None:
-    conv.emit(ActionTaken, intent=conv.intent, action=action, ok=ok, result=result)
+    conv.emit(ActionTaken(call_id=conv.call_id, intent=conv.intent or "", action=action, ok=ok, result=result))
 
 
 async def verify_identity(conv: "Conversation", _: StepOptions) -> Outcome:
-    if conv.identity is not None:
+    if conv.identity.verified:
         return Resolved()
     settings = conv.flows.verification
     for attempt in range(1, settings.attempts + 1):
@@ -70,25 +76,28 @@ async def _one_verification(conv: "Conversation", attempt: int) -> bool:
     policy = await conv.read(conv.crm.find_policy(number_answer))
     contact = await conv.read(conv.crm.contact(policy.contact_id)) if policy else None
     if policy is None or contact is None:
-        await conv.verification_failed(attempt, "no_such_policy", "no_policy_found")
+        await conv.verification_failed(attempt, VerifyFailure.NO_SUCH_POLICY, "no_policy_found")
         return False
     factor = conv.flows.verification.second_factor
     if factor == "zip":
         said = await conv.ask("verify_zip", answers.zip_code)
-        matched, method = said == contact.zip, "policy_number+zip"
+        matched, method = said == contact.zip, VerifyMethod.POLICY_AND_ZIP
     else:  # date of birth asked; with "either" a ZIP in answer is accepted too
         kind, said = await conv.ask("verify_dob", lambda a: _second_factor(a, conv.today, factor == "either"))
         matched = said == (contact.date_of_birth if kind == "date_of_birth" else contact.zip)
-        method = f"policy_number+{kind}"
+        method = SECOND_FACTORS[kind]
     if not matched:
-        await conv.verification_failed(attempt, "second_factor_mismatch", None)
+        await conv.verification_failed(attempt, VerifyFailure.SECOND_FACTOR_MISMATCH, None)
         return False
-    conv.identity = (contact, policy)
-    conv.emit(IdentityChecked, verified=True, method=method, attempt=attempt, contact_id=contact.id,
-              policy_id=policy.id, name=f"{contact.first_name} {contact.last_name}", why="",
-              state=contact.state.upper(), line=str(policy.line))
+    conv.identity = Identity.passed(contact, policy, method, attempt)
+    conv.emit(IdentityChecked(call_id=conv.call_id, verified=True, method=method, attempt=attempt,
+                              contact_id=contact.id, policy_id=policy.id, name=f"{contact.first_name} {contact.last_name}",
+                              why=VerifyFailure.NONE, state=contact.state.upper(), line=str(policy.line)))
     conv.triggers.on_verification(True)
     return True
+
+
+SECOND_FACTORS = {"date_of_birth": VerifyMethod.POLICY_AND_DATE_OF_BIRTH, "zip": VerifyMethod.POLICY_AND_ZIP}
 
 
 def _second_factor(answer, today, zip_too: bool) -> tuple[str, object] | None:
@@ -105,7 +114,7 @@ async def say(conv: "Conversation", options: StepOptions) -> Outcome:
 
 
 async def read_balance(conv: "Conversation", _: StepOptions) -> Outcome:
-    _, policy = conv.identity
+    _, policy = conv.identity.account()
     bill = await conv.read(conv.crm.billing(policy.id))
     if bill is None:
         return Missing("billing record")
@@ -126,7 +135,7 @@ async def read_balance(conv: "Conversation", _: StepOptions) -> Outcome:
 
 
 async def read_policy(conv: "Conversation", options: StepOptions) -> Outcome:
-    _, policy = conv.identity
+    _, policy = conv.identity.account()
     fields = options.fields or ("number", "status", "deductible", "renewal")
     for field in fields:
         match field:
@@ -150,7 +159,7 @@ async def payment_line(conv: "Conversation", _: StepOptions) -> Outcome:
 
 
 async def send_id_card(conv: "Conversation", options: StepOptions) -> Outcome:
-    contact, policy = conv.identity
+    contact, policy = conv.identity.account()
     channel = options.channel or "email"
     destination = contact.email if channel == "email" else contact.phone
     if not destination:
@@ -170,7 +179,7 @@ NEW_VALUE = {"phone": ("new_phone", answers.phone), "email": ("new_email", answe
 async def update_contact(conv: "Conversation", options: StepOptions) -> Outcome:
     from warmline.crm.records import ContactChange
 
-    contact, _ = conv.identity
+    contact, _ = conv.identity.account()
     allowed = options.fields or ("phone", "email", "zip")
     field = conv.request_field or await conv.ask("which_detail", answers.contact_field)
     if field not in allowed:
@@ -190,7 +199,7 @@ async def update_contact(conv: "Conversation", options: StepOptions) -> Outcome:
 
 
 async def book_appointment(conv: "Conversation", options: StepOptions) -> Outcome:
-    contact, _ = conv.identity
+    contact, _ = conv.identity.account()
     slots = await conv.read(conv.crm.free_slots(conv.now, limit=options.offers or 2))
     if not slots:
         await conv.say("appointment_none")
@@ -211,7 +220,7 @@ CLAIM_DONE = {"closed", "paid"}
 
 
 async def read_claim_status(conv: "Conversation", _: StepOptions) -> Outcome:
-    contact, _ = conv.identity
+    contact, _ = conv.identity.account()
     claims = await conv.read(conv.crm.claims_of(contact.id))
     live = sorted((c for c in claims if c.status not in CLAIM_DONE), key=lambda c: c.opened, reverse=True)
     claim = live[0] if live else max(claims, key=lambda c: c.opened, default=None)

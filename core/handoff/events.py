@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from warmline.calls.events import CallEvent
 
@@ -20,7 +21,7 @@ class HandoffPrepared(CallEvent):
 class TransferPlanned(CallEvent):
     queue: str
     ring: tuple[str, ...]  # producer names, in the order they will be tried
-    skipped: tuple[tuple[str, str], ...]  # (producer, why)
+    skipped: tuple[tuple[str, str], ...]  # (producer, why): routing.why_not, open-ended ("busy:<device state>")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,10 +42,24 @@ class ProducerAnswered(CallEvent):
     producer: str
 
 
+class LostWhy(StrEnum):
+    """Why a producer who was tried did not take the caller."""
+
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    UNAVAILABLE = "unavailable"
+    UNREACHABLE = "unreachable"
+    DECLINED = "declined"  # answered, then turned the caller down
+    HUNG_UP = "hung_up"
+    NO_DECISION = "no_decision"  # answered but neither accepted nor declined in time
+    CALLER_GONE = "caller_gone"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProducerLost(CallEvent):
     producer: str
-    why: str  # busy | no_answer | rejected | unavailable | declined | hung_up | no_decision | caller_gone
+    why: LostWhy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,6 +24,7 @@ from warmline.dialog.events import (
     EscalationDecided,
     IdentityChecked,
     KeysPressed,
+    TurnAction,
 )
 from warmline.handoff.errors import HandoffError
 from warmline.handoff.events import HandoffPrepared
@@ -101,7 +102,7 @@ def build_payload(events: Sequence[CallEvent], *, queue: str, now: float | None 
         caller_number=started.caller_number if started else "", dialed=started.dialed if started else "",
         caller_name=identity.name if identity else (started.caller_name if started else ""),
         **_identity(identity), stated_reason=_stated_reason(events), intent=intent, confidence=confidence,
-        reason=escalation.reason if escalation else "", reason_detail=escalation.detail if escalation else "",
+        reason=escalation.reason.value if escalation else "", reason_detail=escalation.detail if escalation else "",
         actions=actions(events), transcript=transcript(events),
         sentiment_trend=tuple(e.sentiment for e in events if isinstance(e, CallerTurn)),
         consent_reference=consent_reference(events, disclosure),
@@ -116,7 +117,7 @@ def _identity(checked: IdentityChecked | None) -> dict:
     if checked is None:
         return {"contact_id": None, "policy_id": None, "authenticated": False, "auth_method": ""}
     return {"contact_id": checked.contact_id, "policy_id": checked.policy_id, "authenticated": True,
-            "auth_method": checked.method}
+            "auth_method": checked.method.value}
 
 
 def _requests(events: Sequence[CallEvent]) -> list[CallerTurn]:
@@ -136,7 +137,7 @@ def _intent(events: Sequence[CallEvent], escalation: EscalationDecided | None) -
         # the latest turn of that intent is the one that led to the escalation
         turn = next((t for t in reversed(requests) if t.intent == escalation.intent), None)
         return escalation.intent, turn.confidence if turn else None
-    turn = next((t for t in requests if t.action != "clarify"), None)
+    turn = next((t for t in requests if t.action != TurnAction.CLARIFY), None)
     return (turn.intent, turn.confidence) if turn else (None, None)
 
 

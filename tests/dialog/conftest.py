@@ -13,7 +13,7 @@ from warmline.crm.seed import seed_demo
 from warmline.crm.sqlite import SqliteCrm
 from warmline.dialog.dialogue import Conversation, Dialogue, Ending
 from warmline.dialog.flows import Flows, load_flows, packaged_flows
-from warmline.dialog.port import HungUp, Keyed, Said, Silence
+from warmline.dialog.port import HungUp, Keyed, Said, Silence, Unheard
 from warmline.nlu.classify import Classifier
 from warmline.nlu.policy import NluSettings
 from warmline.nlu.taxonomy import DEFAULT_QUEUES
@@ -35,7 +35,7 @@ class ScriptedCaller:
         self.heard.append(prompt.describe())
         return True
 
-    async def ask(self, prompt: Prompt, *, private: bool = False):
+    async def ask(self, prompt: Prompt, *, private: bool = False, keys: bool = True, early: bool = False):
         self.heard.append(prompt.describe())
         self.asked.append(prompt.describe())
         if not self.turns:
@@ -45,6 +45,8 @@ class ScriptedCaller:
             return Silence()
         if turn == "hangup":
             return HungUp()
+        if turn == "unheard":  # the decoder failed on what the caller said
+            return Unheard("decoder exploded")
         if turn.startswith("keys:"):
             return Keyed(turn.removeprefix("keys:").rstrip("#"))
         return Said(turn)

@@ -109,6 +109,8 @@ ESCALATED = [
     ("negative_sentiment", ["what's my balance", "this is ridiculous, I hate these stupid machines",
                             "this is terrible, awful and useless"], "negative_sentiment", "complex", False),
     ("no_input", ["silence", "silence", "silence"], "no_input", "service", False),
+    ("speech_not_decoded", ["unheard"], "system_error", "service", False),
+    ("speech_not_decoded_mid_flow", ["what's my balance", "unheard"], "system_error", "service", False),
     ("no_match", ["what's my balance", POLICY, "purple", "banana", "elephant"], "no_match", "service", False),
     ("opt_out", ["please stop calling me"], "opt_out", "service", False),
     ("address_change", ["I moved, I need to change my street address", *VERIFY],

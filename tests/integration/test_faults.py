@@ -12,7 +12,6 @@ import time
 from datetime import date
 
 import pytest
-
 from warmline.ari_app.lease import lease_variable
 from warmline.ari_app.simulate import CallerSimulator
 from warmline.crm.seed import seed_demo

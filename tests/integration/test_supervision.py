@@ -8,15 +8,18 @@ import subprocess
 import sys
 import time
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
-
 from warmline.ari_app.lease import lease_variable
 from warmline.ari_app.simulate import place_call
 
 from .conftest import channel_context
-from .test_resilience import FALLBACK_CONTEXTS, hang_up_all, wait_context, warmline_parts_gone
+from .test_resilience import (
+    FALLBACK_CONTEXTS,
+    hang_up_all,
+    wait_context,
+    warmline_parts_gone,
+)
 
 WARMLINE = [sys.executable, "-m", "warmline.cli"]
 PERSON_WITHIN_S = 5.0

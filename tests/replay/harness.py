@@ -22,18 +22,17 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
-
 import warmline.conversation.build as dialog_build
 from warmline.ari_app.app import StasisApp
 from warmline.ari_app.call import CallHandler
 from warmline.ari_app.settings import AsteriskSettings as Settings
 from warmline.config import load_settings
+from warmline.conversation.build import open_conversation
+from warmline.crm.seed import DEMO_CALLER, seed_demo
+from warmline.handoff.routing import Producer
 from warmline.speech.services import SpeechServices, build_services
 from warmline.speech.stt.pool import SttPool
 from warmline.speech.vad import SegmenterConfig, VadDecision
-from warmline.crm.seed import DEMO_CALLER, seed_demo
-from warmline.conversation.build import open_conversation
-from warmline.handoff.routing import Producer
 
 from .fake_ari import FakeAri
 from .transcript import Transcript
@@ -50,9 +49,9 @@ ENERGY_THRESHOLD = 500.0  # RMS of int16 samples: the fake's noise is ~4000, its
 def recording_kit():
     """What only the recorder needs (the sandbox's simulated callers and clients), imported on demand."""
     from warmline.ari_app.client import AriClient, auth_header
+    from warmline.ari_app.scripted import Journals, Voices, converse
     from warmline.ari_app.simulate import CallerSimulator, place_call
     from warmline.speech import prompts
-    from warmline.ari_app.scripted import Journals, Voices, converse
 
     return dict(AriClient=AriClient, auth_header=auth_header, CallerSimulator=CallerSimulator,
                 place_call=place_call, prompts=prompts, Journals=Journals, Voices=Voices, converse=converse)

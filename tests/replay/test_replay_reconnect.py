@@ -3,8 +3,6 @@ reopen it, and meanwhile another instance left two callers in the app and a brid
 
 from __future__ import annotations
 
-import pytest
-
 from .checks import calls
 from .harness import run_replay
 

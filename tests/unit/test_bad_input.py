@@ -7,14 +7,13 @@ import sys
 import wave
 
 import pytest
-
 from warmline.ari_app.plugin import AsteriskPlugin
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.calls.transcribe import read_wav
+from warmline.config import load_settings
 from warmline.dialog.flows import FlowError, load_flows
 from warmline.errors import ConfigError, WarmlineError
 from warmline.speech.stt.whisper import WhisperEngine, packaged_model_dir
-from warmline.config import load_settings
 
 
 def cli(*args, cwd=None):

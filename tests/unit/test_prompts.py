@@ -113,7 +113,6 @@ def test_cli_builds_lists_and_check_names_unbuilt_prompts(tmp_path, flite):
 ])
 def test_rendered_prompts_start_with_sound(lead, tail, expected_lead, expected_tail):
     import numpy as np
-
     from warmline.speech.tts import trim_silence
 
     voice = np.full(800, 3000, dtype="<i2")
@@ -125,7 +124,6 @@ def test_rendered_prompts_start_with_sound(lead, tail, expected_lead, expected_t
 
 def test_all_silence_is_left_alone():
     import numpy as np
-
     from warmline.speech.tts import trim_silence
 
     quiet = np.zeros(400, "<i2")

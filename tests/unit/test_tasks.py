@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from warmline.tasks import cancel_all, first_done
 
 
