@@ -30,9 +30,12 @@ async def test_after_a_reconnect_stranded_callers_go_to_the_fallback_and_stale_b
     # the first connection reconciles an empty app; the second finds what was left behind
     assert calls(sent)[:4] == [("GET", "/applications/warmline"), ("GET", "/bridges")] * 2
     for channel in callers:
-        assert settled(sent, channel) == [("GET", f"/channels/{channel}"), ("POST", f"/channels/{channel}/variable"),
+        # looked up, its playing prompt (if any) found and stopped, the reason set, handed on
+        assert settled(sent, channel) == [("GET", f"/channels/{channel}"), ("GET", f"/channels/{channel}/variable"),
+                                          ("POST", f"/channels/{channel}/variable"),
                                           ("POST", f"/channels/{channel}/continue")]
-        variable, onward = (r["query"] for r in sent if r["path"].startswith(f"/ari/channels/{channel}/"))
+        playing, variable, onward = (r["query"] for r in sent if r["path"].startswith(f"/ari/channels/{channel}/"))
+        assert playing == {"variable": "WARMLINE_PLAYBACK"}
         assert variable == {"variable": "WARMLINE_FALLBACK_REASON", "value": "warmline_restarted"}
         assert onward == {"context": "warmline-fallback", "extension": "s", "priority": "1"}
     # callers are handed on first; the stale bridge is removed after

@@ -64,7 +64,7 @@ async def test_an_accepted_transfer_puts_the_context_on_the_leg_before_the_dial_
     assert calls(sent)[bridged + 1:] == [("DELETE", f"/channels/{caller}"), ("DELETE", f"/channels/{leg}"),
                                          ("DELETE", f"/bridges/{talk}")]
     assert_nothing_left(sent, caller)
-    assert log.of("CallEnded")[0].reason == "handed_to_licensed"
+    assert (log.of("CallEnded")[0].reason, log.of("CallEnded")[0].queue) == ("handed_to", "licensed")
     assert not result.app.channels.ids()  # no talk or producer leg left followed
 
 
@@ -80,7 +80,7 @@ async def test_busy_and_declined_producers_are_passed_over_for_the_next(transcri
     assert log.of("TransferBridged")[0].producer == "accept"
     assert sent[first(sent, "POST", f"/bridges/wl-{call_id}-talk/addChannel")]["query"]["channel"] == f"{caller},wl-{call_id}-p3"
     assert_nothing_left(sent, caller)
-    assert log.of("CallEnded")[0].reason == "handed_to_licensed"
+    assert (log.of("CallEnded")[0].reason, log.of("CallEnded")[0].queue) == ("handed_to", "licensed")
 
 
 async def test_a_caller_who_hangs_up_on_hold_leaves_no_leg_or_bridge(transcript, tmp_path):
@@ -93,7 +93,7 @@ async def test_a_caller_who_hangs_up_on_hold_leaves_no_leg_or_bridge(transcript,
     assert set(calls(sent)[after + 1:]) >= {("DELETE", f"/channels/{ringing_leg}"), ("DELETE", f"/bridges/wl-{call_id}-hold")}
     assert ("POST", f"/channels/{caller}/continue") not in calls(sent)  # nobody left to hand on
     assert_nothing_left(sent, caller)
-    assert log.of("CallEnded")[0].reason == "handed_to_licensed"
+    assert log.of("CallEnded")[0].reason == "abandoned"  # hung up on hold, before anyone took them
 
 
 async def test_a_broken_producer_address_sends_the_caller_to_the_fallback(transcript, tmp_path):
@@ -126,4 +126,4 @@ async def test_a_phone_that_rings_out_hands_the_caller_to_the_queue_with_the_con
     assert inherited["__WARMLINE_PAYLOAD_ID"] == f"hp-{call_id}" and inherited["__WARMLINE_QUEUE"] == "licensed"
     assert first(sent, "DELETE", f"/channels/wl-{call_id}-p1") < first(sent, "POST", f"/channels/{caller}/continue")
     assert_nothing_left(sent, caller)
-    assert log.of("CallEnded")[0].reason == "handed_to_licensed"
+    assert (log.of("CallEnded")[0].reason, log.of("CallEnded")[0].queue) == ("handed_to", "licensed")
