@@ -11,6 +11,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -62,9 +63,14 @@ class Workers:
             else:
                 _settle(loop, future, result=result)
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 2.0) -> None:
+        """Stop the workers and wait for the healthy ones (a native library torn down under a
+        running thread aborts the process); a stuck one is left behind after `grace_s`."""
         for _ in self._threads:
             self._jobs.put(_STOP)
+        deadline = time.monotonic() + grace_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future, *, result: Any = None,
