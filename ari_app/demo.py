@@ -141,7 +141,7 @@ def describe(name: str, events: list[CallEvent]) -> str:
             case ConversationEnded():
                 lines.append(f"    outcome: {event.outcome}")
             case CallEnded():
-                lines.append(f"    call ended: {event.reason}")
+                lines.append(f"    call ended: {event.reason}" + (f"_{event.queue}" if event.queue else ""))
     return "\n".join(lines)
 
 

@@ -72,7 +72,8 @@ async def one_call(sim, journals, voices, index: int) -> str:
                                 and e.prompt.split()[0] == "how_can_i_help", 40)
             await sim.speak(call, voices.render(ASK))
         ended = await journals.wait(channel, lambda e: isinstance(e, CallEnded), 60)
-        return str(journals.of(channel).events[ended].reason)
+        end = journals.of(channel).events[ended]
+        return f"{end.reason}_{end.queue}" if end.queue else str(end.reason)
     except TimeoutError:
         return "stalled"
     finally:
