@@ -127,6 +127,8 @@ class ListeningSession(CallSession):
                     self._live = self.services.stt.open_stream()
             elif isinstance(event, SpeechAudio) and self._live is not None:
                 self._live.feed(event.samples)
+            elif isinstance(event, NoInput) and self._decodes:
+                self._segmenter.arm_no_input()  # the caller did answer: it is still being decoded
             elif isinstance(event, NoInput):
                 self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
                 if self.hearing is not None:
