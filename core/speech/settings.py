@@ -43,3 +43,8 @@ class StoreSettings(_Section):
     path: str = Field("/var/lib/warmline/events.sqlite3", min_length=1,
                       description="SQLite file holding every call's event stream",
                       examples=["/var/lib/warmline/events.sqlite3"])
+    key_file: str = Field("", description="key that seals the personal data the store must keep (call-back "
+                          "number, caller name, hand-off payload); created 0600 on first use; back it up with "
+                          "the database; empty = <path>.key", examples=[""])
+    retention_days: int = Field(90, ge=1, le=3650, description="calls whose last event is older than this are "
+                                "deleted (securely: the freed pages are zeroed)", examples=[90])
