@@ -192,6 +192,7 @@ class UtteranceCut(StrEnum):
     SILENCE = "silence"
     MAX_LENGTH = "max_length"
     FLUSH = "flush"  # the audio ended mid-utterance
+    EARLY = "early"  # a short pause, and the words so far made a whole turn
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

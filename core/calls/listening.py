@@ -4,6 +4,11 @@ Each utterance becomes a CallerUtterance event in the call's journal. A decode t
 recorded as SpeechFailed and the call goes on (the conversation policy decides whether a
 person takes over). While a prompt plays the session keeps listening: a caller who starts
 talking stops it (barge-in) and what they say is decoded like any other utterance.
+
+A turn need not wait for the full hang-over: at a short pause the words so far are decoded
+while a worker is free, and if they make a whole turn (speech/turn_end.py) and the caller is
+still silent, the utterance ends there. Otherwise the guess is kept, and used as the text when
+the hang-over closes the same audio; a caller who goes on talking makes it moot.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ from warmline.calls.events import (
 )
 from warmline.calls.session import CallInfo, CallSession, SessionFactory, SessionResult
 from warmline.speech.audio import AudioChunk
-from warmline.speech.cutter import SpeechAudio, Utterance, UtteranceCutter
+from warmline.speech.cutter import PauseAudio, SpeechAudio, Utterance, UtteranceCutter
 from warmline.speech.prompts import CallVoice, Outcome, Prompt
 from warmline.speech.services import SpeechServices
 from warmline.speech.stt import SttError, Transcript
 from warmline.speech.stt.pool import LiveDecode
+from warmline.speech.turn_end import sounds_finished
 from warmline.speech.vad import NoInput, Segmenter, SpeechStarted
 from warmline.tasks import OwnedTasks
 
@@ -61,6 +67,8 @@ class ListeningSession(CallSession):
         self._segmenter = Segmenter(services.segmenter)  # before the first audio: prompts pause its timer
         self._cutter: UtteranceCutter | None = None
         self._decodes = OwnedTasks()
+        self._guesses = OwnedTasks()  # decodes at a pause, which may end the turn early
+        self._guessed: dict[int, Transcript] = {}  # end_ms of the audio a guess decoded -> its text
         self._live: LiveDecode | None = None  # the utterance being streamed to the engine
         self.utterances: list[CallerUtterance] = []
         self.deaf = False  # set while the caller keys private digits: nothing is cut or decoded
@@ -75,6 +83,7 @@ class ListeningSession(CallSession):
                 self._handle(self._cutter.flush())
             await self._decodes.wait()
         finally:
+            await self._guesses.cancel()
             await self._decodes.cancel()
             await self._tasks.cancel()
             if self._live is not None:
@@ -133,13 +142,28 @@ class ListeningSession(CallSession):
                 self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
                 if self.hearing is not None:
                     self.hearing.no_input()
+            elif isinstance(event, PauseAudio) and self._live is None and self.services.stt.has_idle_worker:
+                self._guesses.start(self._guess(event), f"stt-guess-{self.info.call_id}-{event.pause.end_ms}")
             elif isinstance(event, Utterance):
                 live, self._live = self._live, None
-                self._decodes.start(self._decode(event, live), f"stt-{self.info.call_id}-{event.start_ms}")
+                guess = self._guessed.pop(event.end_ms, None)
+                self._guessed.clear()
+                self._decodes.start(self._decode(event, live, guess), f"stt-{self.info.call_id}-{event.start_ms}")
 
-    async def _decode(self, utterance: Utterance, live: LiveDecode | None) -> None:
+    async def _guess(self, paused: PauseAudio) -> None:
         try:
-            result = await self._text_of(utterance, live)
+            guess = await self.services.stt.transcribe(paused.audio)
+        except SttError:
+            return  # only a guess: the hang-over's own decode reports a failure
+        if self._cutter is None:
+            return
+        self._guessed[paused.pause.end_ms] = guess
+        if sounds_finished(guess.text):
+            self._handle(self._cutter.end_at_pause(paused.pause))  # nothing if the caller went on
+
+    async def _decode(self, utterance: Utterance, live: LiveDecode | None, guess: Transcript | None = None) -> None:
+        try:
+            result = guess or await self._text_of(utterance, live)
         except SttError as exc:
             log.warning("speech decode failed: %s", exc)
             self.journal.emit(SpeechFailed(call_id=self.info.call_id, error=str(exc)))
