@@ -194,7 +194,8 @@ class StasisApp:
         live call owns (left by a previous Warmline process) are handed to a person; our stray
         media channels and bridges are removed.
         """
-        app = await self.client.get(f"/applications/{self.settings.ari.app}")
+        # 404: the app is not registered (no serve has held it since Asterisk started): nobody to settle
+        app = await self.client.get(f"/applications/{self.settings.ari.app}", missing_ok=True) or {}
         present = set(app.get("channel_ids", []))
         for handler in self.channels.owners(CallHandler):
             if handler.channel_id not in present:
