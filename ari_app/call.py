@@ -99,6 +99,9 @@ class CallHandler:
             self.voice.on_playback_finished(event.get("playback") or {})
         elif kind == "ChannelDtmfReceived":
             self.on_dtmf(event.get("digit", ""))
+        elif kind == "ChannelHangupRequest" and event.get("soft"):
+            # a soft hangup nobody in this call asked for: Asterisk stopping (or an admin), not the caller
+            self.end_reason = self.end_reason or EndReason.PBX_LOST
         elif kind in ("StasisEnd", "ChannelDestroyed"):
             self.on_caller_gone()
 
@@ -223,8 +226,8 @@ class CallHandler:
 
     async def _to_fallback(self, reason: str) -> None:
         """Send the caller to the human fallback in the dialplan (never leave them in silence)."""
-        if self.caller_gone.is_set():
-            return
+        if self.caller_gone.is_set() or self.end_reason == EndReason.PBX_LOST:
+            return  # gone, or being hung up by Asterisk itself: there is no dialplan to send them to
         fb = self.ctx.settings.fallback
         self.end_reason = "handed_to_fallback"  # before the request: its StasisEnd can arrive first
         try:
@@ -266,7 +269,9 @@ class CallHandler:
         seconds = result.audio_seconds if result else 0.0
         self.journal.emit(MediaEnded(call_id=self.call_id, frames=frames, audio_seconds=seconds))
         reason = self.end_reason or EndReason.CALLER_HANGUP
-        if reason == EndReason.CALLER_HANGUP and self._waiting_for_a_person():
+        if reason == EndReason.CALLER_HANGUP and not self.ctx.connected.is_set():
+            reason = EndReason.PBX_LOST  # Asterisk hangs every channel up as it stops: not the caller's doing
+        elif reason == EndReason.CALLER_HANGUP and self._waiting_for_a_person():
             reason = EndReason.ABANDONED  # e.g. during the transfer message
         self.journal.emit(CallEnded(call_id=self.call_id, reason=reason))
         log.info("call ended", extra={"reason": reason, "frames": frames,

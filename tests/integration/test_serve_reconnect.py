@@ -73,13 +73,17 @@ async def test_serve_reconnects_after_asterisk_restarts(own_sandbox):
             first = await serve_one_call(client, serve, 1)
             assert first["reason"] == "caller_hangup" and first["frames"] > 100
 
+            await place_call(client, "tt-weasels")  # in flight when Asterisk goes away
+            await serve.wait_for("media connected", 2)
             assert sandbox_cmd("stop", "--name", own_sandbox.name).returncode == 0
             await serve.wait_for("lost the ARI connection; reconnecting")
+            lost = await serve.wait_for("call ended", 2)
+            assert lost["reason"] == "pbx_lost"  # not caller_hangup: the caller did not hang up
             await asyncio.sleep(4)  # several reconnect attempts while Asterisk is down
             assert sandbox_cmd("up", "--name", own_sandbox.name).returncode == 0
             await serve.wait_for("reconnected to ARI")
 
-            second = await serve_one_call(client, serve, 2)
+            second = await serve_one_call(client, serve, 3)
             assert second["reason"] == "caller_hangup" and second["frames"] > 100
             assert second["call_id"] != first["call_id"]
         assert proc.returncode is None, "serve exited"
