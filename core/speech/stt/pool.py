@@ -1,7 +1,7 @@
 """A bounded pool that runs blocking decodes off the event loop, shared by every call.
 
 Workers default to the number of cores. When every worker is busy, up to `max_queue` jobs
-wait; past that the call raises SttBusy at once (the caller's turn goes to a person rather
+wait, the one with the least audio first (slots.py); past that the call raises SttBusy at once (the caller's turn goes to a person rather
 than waiting without bound) and the rejection is counted. Every engine call has a deadline
 (`decode_timeout_s`): past it the call raises SttTimeout and the stuck worker is replaced.
 
@@ -21,6 +21,7 @@ from typing import TypeVar
 import numpy as np
 import soxr
 from warmline.speech.stt import SttEngine, SttError, SttStream, Transcript
+from warmline.speech.stt.slots import ShortestFirst
 from warmline.speech.stt.workers import DecodeTimeout, Workers
 
 INPUT_RATE = 16000
@@ -61,13 +62,13 @@ class SttPool:
         self.metrics = PoolMetrics()
         self.rate = INPUT_RATE if INPUT_RATE in engine.sample_rates else engine.sample_rates[0]
         self._threads = Workers(self.workers, f"stt-{engine.name}")
-        self._slots = asyncio.Semaphore(self.workers)
+        self._slots = ShortestFirst(self.workers)
 
     async def transcribe(self, audio: np.ndarray, rate: int = INPUT_RATE) -> Transcript:
         """Decode one whole utterance (float32 mono)."""
         started = time.perf_counter()
         audio = self._to_engine_rate(audio, rate)
-        text = await self.run(self.engine.transcribe, audio, self.rate)
+        text = await self.run(self.engine.transcribe, audio, self.rate, size=len(audio) / self.rate)
         return self._record(text, len(audio) / self.rate, time.perf_counter() - started)
 
     @property
@@ -81,14 +82,15 @@ class SttPool:
             raise SttError(f"{self.engine.name} does not stream; decode whole utterances with transcribe()")
         return LiveDecode(self)
 
-    async def run(self, job: Callable[..., T], *args: object) -> T:
-        """Run one blocking engine call in the pool, bounded as the module says."""
+    async def run(self, job: Callable[..., T], *args: object, size: float = 0.0) -> T:
+        """Run one blocking engine call in the pool, bounded as the module says; `size` (seconds of
+        audio) orders it among the waiting."""
         if self._slots.locked() and self.metrics.waiting >= self.max_queue:
             self.metrics.rejected += 1
             raise SttBusy(f"speech decoding is saturated ({self.workers} busy, {self.metrics.waiting} queued)")
         self.metrics.waiting += 1
         try:
-            await self._slots.acquire()
+            await self._slots.acquire(size)
         finally:
             self.metrics.waiting -= 1
         self.metrics.busy += 1
