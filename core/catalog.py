@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from warmline.calls import events as call_events
-from warmline.calls.store import EventKinds, EventStore
+from warmline.calls.store import EventKinds, EventStore, Postgres
 from warmline.dialog import events as dialog_events
 from warmline.handoff import events as handoff_events
 from warmline.speech.settings import StoreSettings
@@ -18,6 +18,8 @@ EVENT_KINDS = EventKinds((*call_events.KINDS, *dialog_events.KINDS, *handoff_eve
 
 
 def open_store(settings: StoreSettings, **options) -> EventStore:
-    """The event store as [store] configures it."""
-    return EventStore(Path(settings.path), EVENT_KINDS, key_file=Path(settings.key_file) if settings.key_file else None,
+    """The event store as [store] configures it: the SQLite file, or the shared PostgreSQL server."""
+    url = settings.url.get_secret_value()
+    return EventStore(Postgres(url) if url else Path(settings.path), EVENT_KINDS,
+                      key_file=Path(settings.key_file) if settings.key_file else None,
                       retention_days=settings.retention_days, **options)

@@ -8,6 +8,10 @@ last few milliseconds that were never acknowledged, never one that was.
 
 Events rest without the caller's secrets (calls/at_rest.py) and are rebuilt through an explicit
 registry of kinds: a kind the registry does not know is an error naming it, on the way in and out.
+
+The database is an SQLite file on the box (the default) or a PostgreSQL server that several
+Warmline processes or boxes share: each call is written by the one process serving it, and
+every process can read every call.
 """
 
 from __future__ import annotations
@@ -15,37 +19,31 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from warmline.calls.at_rest import restored, stored_form
+from warmline.calls.databases import Database, Postgres, SqliteFile, StoreError, one_line
 from warmline.calls.events import CallEnded, CallEvent
-from warmline.errors import WarmlineError
-from warmline.privacy import PrivacyError, Sealer, private_file
+from warmline.privacy import PrivacyError, Sealer
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS call_events (
-    call_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (call_id, seq)
-);
-CREATE INDEX IF NOT EXISTS call_events_at ON call_events (at);
-"""
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS call_events (
+        call_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (call_id, seq))""",
+    "CREATE INDEX IF NOT EXISTS call_events_at ON call_events (at)",
+)
 BATCH = 500  # events per transaction at most
 PURGE_EVERY_S = 3600.0
 _STOP = object()
-
-
-class StoreError(WarmlineError):
-    """The event store cannot be opened, written or read."""
 
 
 class EventKinds:
@@ -78,29 +76,24 @@ class EventKinds:
                              "know: it was written by another version; read it with that version") from None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA secure_delete=ON")  # a purged or deleted call's bytes are zeroed, not left in free pages
-    return db
-
-
 class EventStore:
-    def __init__(self, path: Path, kinds: EventKinds | Iterable[type[CallEvent]], *,
+    def __init__(self, database: Path | Database, kinds: EventKinds | Iterable[type[CallEvent]], *,
                  key_file: Path | None = None, retention_days: int | None = None,
                  on_commit: Callable[[Sequence[CallEvent]], None] | None = None) -> None:
-        self.path = path
+        self.db = SqliteFile(database) if isinstance(database, Path) else database
         self.kinds = kinds if isinstance(kinds, EventKinds) else EventKinds(kinds)
+        if key_file is None and not isinstance(self.db, SqliteFile):
+            raise StoreError("a shared event store needs [store] key_file: the same sealing key on every box")
         try:
-            private_file(path)
-            self._sealer = Sealer(key_file or path.with_name(path.name + ".key"))
-            self._writer_db = _connect(path)
-            self._writer_db.executescript(SCHEMA)
-            self._reader_db = _connect(path)
-        except (OSError, sqlite3.Error, PrivacyError) as exc:
-            raise StoreError(f"cannot open the event store {path}: {exc}; "
-                             "set [store] path to a writable file") from None
+            self._sealer = Sealer(key_file or self.db.path.with_name(self.db.path.name + ".key"))
+            self._writer_db = self.db.connect()
+            for statement in SCHEMA:
+                self._writer_db.execute(statement)
+            self._writer_db.commit()
+            self._reader_db = self.db.connect(reader=True)
+        except (OSError, PrivacyError, *self.db.errors) as exc:
+            where = "[store] url" if isinstance(self.db, Postgres) else "[store] path to a writable file"
+            raise StoreError(f"cannot open the event store {self.db}: {one_line(exc)}; set {where}") from None
         self._retention_s = retention_days * 86400.0 if retention_days else None
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -110,7 +103,7 @@ class EventStore:
         self._read_lock = threading.Lock()
         self._closed = False
         self._purge_at = 0.0
-        self._writer = threading.Thread(target=self._write_loop, name=f"event-store-writer:{path.name}", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="event-store-writer", daemon=True)
         self._writer.start()
 
     def record(self, event: CallEvent) -> None:
@@ -118,7 +111,7 @@ class EventStore:
         name = self.kinds.name_of(event)
         with self._done:
             if self._closed:
-                raise StoreError(f"the event store {self.path} is closed; {name} of call {event.call_id} not stored")
+                raise StoreError(f"the event store {self.db} is closed; {name} of call {event.call_id} not stored")
             self._queued += 1
             self._queue.put((name, event))
 
@@ -127,22 +120,18 @@ class EventStore:
         with self._done:
             target = self._queued
             if not self._done.wait_for(lambda: self._committed >= target, timeout):
-                raise StoreError(f"the event store {self.path} has not written {target - self._committed} events "
+                raise StoreError(f"the event store {self.db} has not written {target - self._committed} events "
                                  f"in {timeout:g} s: is its disk full or failing?")
 
     def events(self, call_id: str) -> list[CallEvent]:
         """One call's events in order, as typed events (read-your-writes: waits for the writer)."""
         self.flush()
-        with self._read_lock:
-            rows = self._reader_db.execute(
-                "SELECT kind, data FROM call_events WHERE call_id=? ORDER BY seq", (call_id,)).fetchall()
+        rows = self._read("SELECT kind, data FROM call_events WHERE call_id=? ORDER BY seq", (call_id,))
         return [self._rebuild(call_id, kind, data) for kind, data in rows]
 
     def call_ids(self) -> list[str]:
         self.flush()
-        with self._read_lock:
-            rows = self._reader_db.execute(
-                "SELECT call_id FROM call_events GROUP BY call_id ORDER BY MIN(at)").fetchall()
+        rows = self._read("SELECT call_id FROM call_events GROUP BY call_id ORDER BY MIN(at)", ())
         return [r[0] for r in rows]
 
     def close(self, timeout: float = 10.0) -> None:
@@ -155,19 +144,46 @@ class EventStore:
         self._writer.join(timeout)
         if self._writer.is_alive():
             log.error("event store %s: %d events still unwritten after %g s at shutdown",
-                      self.path, self._queued - self._committed, timeout)
+                      self.db, self._queued - self._committed, timeout)
             return  # the thread still owns its connection
         self._writer_db.close()
         self._reader_db.close()
+
+    def _read(self, statement: str, params: tuple) -> list:
+        with self._read_lock:
+            try:
+                return self._reader_db.execute(self._sql(statement), params).fetchall()
+            except self.db.errors as exc:
+                if not getattr(self._reader_db, "closed", False):
+                    raise StoreError(f"cannot read the event store {self.db}: {one_line(exc)}") from None
+            try:  # a PostgreSQL server that restarted: once more, on a new connection
+                self._reader_db = self.db.connect(reader=True)
+                return self._reader_db.execute(self._sql(statement), params).fetchall()
+            except self.db.errors as exc:
+                raise StoreError(f"cannot read the event store {self.db}: {one_line(exc)}") from None
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", self.db.mark)
 
     def _rebuild(self, call_id: str, kind: str, data: str) -> CallEvent:
         try:
             return restored(self.kinds.kind(kind, call_id), json.loads(data), self._sealer)
         except PrivacyError as exc:
-            raise StoreError(f"{self.path}: {exc}") from None
+            raise StoreError(f"{self.db}: {exc}") from None
         except (TypeError, ValueError) as exc:
-            raise StoreError(f"{self.path}: a stored {kind} event of call {call_id} does not fit its kind "
+            raise StoreError(f"{self.db}: a stored {kind} event of call {call_id} does not fit its kind "
                              f"({exc}); it was written by another version") from None
+
+    def _rollback(self) -> None:
+        try:
+            self._writer_db.rollback()
+        except self.db.errors:
+            pass
+        if getattr(self._writer_db, "closed", False):  # a PostgreSQL server that went away: reconnect
+            try:
+                self._writer_db = self.db.connect()
+            except self.db.errors:
+                pass  # still away: the next retry tries again
 
     # -- the writer thread --------------------------------------------------------------------
 
@@ -191,20 +207,19 @@ class EventStore:
         backoff, warned = 0.1, False
         while rows:
             try:
-                self._writer_db.execute("BEGIN IMMEDIATE")
-                self._writer_db.executemany("INSERT INTO call_events VALUES (?, ?, ?, ?, ?)", rows)
-                self._writer_db.execute("COMMIT")
+                self._writer_db.cursor().executemany(self._sql("INSERT INTO call_events VALUES (?, ?, ?, ?, ?)"), rows)
+                self._writer_db.commit()
                 break
-            except sqlite3.Error as exc:
-                if self._writer_db.in_transaction:
-                    self._writer_db.execute("ROLLBACK")
-                if not warned:  # keep the events and retry: a full disk is freed, a lock is released
-                    log.error("event store %s: cannot write %d events (%s); retrying", self.path, len(rows), exc)
+            except self.db.errors as exc:
+                self._rollback()
+                if not warned:  # keep the events and retry: a full disk is freed, a lock or a server is back
+                    log.error("event store %s: cannot write %d events (%s); retrying", self.db, len(rows),
+                              one_line(exc))
                     warned = True
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
         if warned:
-            log.warning("event store %s: written again", self.path)
+            log.warning("event store %s: written again", self.db)
         with self._done:
             self._committed += len(items)
             self._done.notify_all()
@@ -220,7 +235,7 @@ class EventStore:
             return None
         seq = self._seq.get(event.call_id)
         if seq is None:
-            seq = self._writer_db.execute("SELECT COALESCE(MAX(seq), 0) FROM call_events WHERE call_id=?",
+            seq = self._writer_db.execute(self._sql("SELECT COALESCE(MAX(seq), 0) FROM call_events WHERE call_id=?"),
                                           (event.call_id,)).fetchone()[0]
         self._seq[event.call_id] = seq + 1
         if isinstance(event, CallEnded):
@@ -232,12 +247,15 @@ class EventStore:
             return
         self._purge_at = time.monotonic() + PURGE_EVERY_S
         try:
-            gone = self._writer_db.execute(
+            gone = self._writer_db.execute(self._sql(
                 "DELETE FROM call_events WHERE call_id IN "
-                "(SELECT call_id FROM call_events GROUP BY call_id HAVING MAX(at) < ?)",
+                "(SELECT call_id FROM call_events GROUP BY call_id HAVING MAX(at) < ?)"),
                 (time.time() - self._retention_s,)).rowcount
-        except sqlite3.Error as exc:
-            log.error("event store %s: cannot purge old calls (%s); will try again in an hour", self.path, exc)
+            self._writer_db.commit()
+        except self.db.errors as exc:
+            self._rollback()
+            log.error("event store %s: cannot purge old calls (%s); will try again in an hour", self.db, one_line(exc))
             return
         if gone:
             log.info("event store: %d events of calls past [store] retention_days deleted", gone)
+

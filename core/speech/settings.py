@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class _Section(BaseModel):
@@ -46,6 +46,9 @@ class StoreSettings(_Section):
     path: str = Field("/var/lib/warmline/events.sqlite3", min_length=1,
                       description="SQLite file holding every call's event stream",
                       examples=["/var/lib/warmline/events.sqlite3"])
+    url: SecretStr = Field(SecretStr(""), description="a PostgreSQL server several Warmline boxes share, "
+                           "postgresql://user:password@host:5432/db (the password is a secret: never logged); "
+                           "empty = the SQLite file at path", examples=[""])
     key_file: str = Field("", description="key that seals the personal data the store must keep (call-back "
                           "number, caller name, hand-off payload); created 0600 on first use; back it up with "
                           "the database; empty = <path>.key", examples=[""])
