@@ -80,11 +80,11 @@ class CallerSimulator:
                 if done := self._finished.get(event["playback"]["id"]):
                     done.set()
 
-    async def place(self, *, caller_number: str = "5550100") -> SimulatedCall:
+    async def place(self, *, caller_number: str = "5550100", context: str = "warmline-inbound") -> SimulatedCall:
         tag = uuid.uuid4().hex[:10]
         call = SimulatedCall(caller_channel_id=f"sim-{tag}-caller", line_channel_id=f"sim-{tag}-line")
         await self.client.post("/channels", params={
-            "endpoint": "Local/converse@sandbox-caller/n", "context": "warmline-inbound", "extension": "s",
+            "endpoint": "Local/converse@sandbox-caller/n", "context": context, "extension": "s",
             "priority": 1, "channelId": call.caller_channel_id, "otherChannelId": call.line_channel_id,
             "callerId": f"Sim Caller <{caller_number}>",
         })
