@@ -5,11 +5,13 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from warmline.errors import AudioFormatError
+
 _HEADER = struct.Struct("!BBHII")
 
 
-class RtpError(ValueError):
-    """A datagram that is not a usable RTP packet."""
+class RtpError(AudioFormatError):
+    """A datagram that is not a usable RTP packet (the media stage's error type)."""
 
 
 @dataclass(frozen=True, slots=True)
