@@ -37,7 +37,9 @@ class RtpPacket:
             (words,) = struct.unpack_from("!H", datagram, offset + 2)
             offset += 4 + 4 * words
         end = len(datagram)
-        if first & 0x20:  # padding: the last byte counts the padding bytes
+        if first & 0x20:  # padding: the last byte counts the padding bytes, itself included
+            if datagram[-1] == 0:
+                raise RtpError("RTP padding flag set with a padding count of 0 (the count includes itself)")
             end -= datagram[-1]
         if offset > end:
             raise RtpError("RTP header, extension or padding longer than the datagram")
