@@ -7,6 +7,7 @@ documented in warmline.example.toml. Errors become one line: key, problem, fix.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -152,7 +153,7 @@ def _explain(exc: ValidationError, source: Path | None, model: type[Settings]) -
 
 def _explain_one(err: dict[str, Any], root: type[Settings]) -> str:
     loc = [str(part) for part in err["loc"]]
-    key = ".".join(loc)
+    key = ".".join(_shown_key(part) for part in loc)
     env_name = ENV_PREFIX + "__".join(part.upper() for part in loc)
     origin = f" (from {env_name})" if env_name in os.environ else ""
     if err["type"] == "extra_forbidden":
@@ -163,6 +164,12 @@ def _explain_one(err: dict[str, Any], root: type[Settings]) -> str:
     if field and field.description:
         fix += f" ({field.description})"
     return f"{key}{origin} = {shown}: {err['msg']} — {fix}"
+
+
+def _shown_key(part: str) -> str:
+    """A key as the file spells it; one with a line break or other control character is shown
+    quoted and escaped, as TOML writes it, so the message stays one line."""
+    return part if part.isprintable() else json.dumps(part)
 
 
 def _field_info(loc: list[str], root: type[Settings]):

@@ -8,5 +8,5 @@ def assert_clean(exc: BaseException, kind: type[WarmlineError]) -> None:
     assert isinstance(exc, kind), f"{type(exc).__name__} escaped instead of {kind.__name__}: {exc!r}"
     message = str(exc)
     assert message.strip(), f"{kind.__name__} with an empty message"
-    assert "\n" not in message and "\r" not in message, f"multi-line message: {message!r}"
+    assert len(message.splitlines()) == 1, f"multi-line message: {message!r}"
     assert "Traceback" not in message
