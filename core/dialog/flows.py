@@ -184,10 +184,14 @@ def load_flows(path: Path, catalog_keys: set[str] | None = None) -> Flows:
         raise FlowError(f"flow file {path} is not readable: fix its permissions") from None
     except UnicodeDecodeError as exc:
         raise FlowError(f"{path}: not UTF-8 text (byte {exc.start}): save the flow file as UTF-8") from None
+    except yaml.reader.ReaderError as exc:  # its str() is two lines
+        raise FlowError(f"{path}: character {exc.character!r} at position {exc.position} is not allowed in YAML; "
+                        "remove it") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise FlowError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix that line") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise FlowError(f"{path}{where}: not valid YAML ({problem}); fix that line") from None
     try:
         flows = Flows.model_validate(raw if isinstance(raw, dict) else {})
     except ValidationError as exc:
