@@ -192,6 +192,11 @@ def load_flows(path: Path, catalog_keys: set[str] | None = None) -> Flows:
         where = f" line {mark.line + 1}" if mark else ""
         problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise FlowError(f"{path}{where}: not valid YAML ({problem}); fix that line") from None
+    except ValueError as exc:  # a scalar YAML resolves but cannot build: 2001-02-30, !!int x
+        raise FlowError(f"{path}: a value YAML cannot read ({' '.join(str(exc).split())}); "
+                        "fix it or quote it as a string") from None
+    except RecursionError:
+        raise FlowError(f"{path}: nested too deeply to read; a flow file needs only a few levels") from None
     try:
         flows = Flows.model_validate(raw if isinstance(raw, dict) else {})
     except ValidationError as exc:

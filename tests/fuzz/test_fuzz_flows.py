@@ -36,6 +36,9 @@ def test_arbitrary_bytes(flow_path, content):
 
 
 @given(st.text(alphabet=st.sampled_from("intents:steps- []{},&*!?|>'\"\n #0123456789abc"), max_size=120))
+@example("version: 2001-02-30\n")  # yaml builds a date: a bare ValueError escaped
+@example("version: !!int x\n")  # an explicit tag over a value it cannot convert: ValueError
+@example("intents: " + "[" * 5000)  # RecursionError in yaml's composer
 def test_yaml_ish_text(flow_path, text):
     load_or_clean_error(flow_path, text.encode())
 
