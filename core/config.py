@@ -7,7 +7,6 @@ documented in warmline.example.toml. Errors become one line: key, problem, fix.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import tomllib
 from pathlib import Path
@@ -21,7 +20,7 @@ from pydantic_settings import (
 )
 from warmline.crm.settings import CrmSettings
 from warmline.dialog.settings import DialogSettings
-from warmline.errors import ConfigError, PluginError
+from warmline.errors import ConfigError, PluginError, shown_key
 from warmline.handoff.settings import HandoffSettings
 from warmline.nlu.policy import NluSettings
 from warmline.speech.settings import (
@@ -153,7 +152,7 @@ def _explain(exc: ValidationError, source: Path | None, model: type[Settings]) -
 
 def _explain_one(err: dict[str, Any], root: type[Settings]) -> str:
     loc = [str(part) for part in err["loc"]]
-    key = ".".join(_shown_key(part) for part in loc)
+    key = ".".join(shown_key(part) for part in loc)
     env_name = ENV_PREFIX + "__".join(part.upper() for part in loc)
     origin = f" (from {env_name})" if env_name in os.environ else ""
     if err["type"] == "extra_forbidden":
@@ -164,12 +163,6 @@ def _explain_one(err: dict[str, Any], root: type[Settings]) -> str:
     if field and field.description:
         fix += f" ({field.description})"
     return f"{key}{origin} = {shown}: {err['msg']} — {fix}"
-
-
-def _shown_key(part: str) -> str:
-    """A key as the file spells it; one with a line break or other control character is shown
-    quoted and escaped, as TOML writes it, so the message stays one line."""
-    return part if part.isprintable() else json.dumps(part)
 
 
 def _field_info(loc: list[str], root: type[Settings]):

@@ -54,11 +54,21 @@ def flow_like(draw):
     """The packaged flow file with fields dropped, retyped or added, and steps of any shape."""
     doc = draw(mutated(PACKAGED))
     if isinstance(doc, dict) and isinstance(doc.get("intents"), dict) and draw(st.booleans()):
-        name = draw(st.sampled_from(sorted(doc["intents"])) | st.text(max_size=10))
+        name = draw(st.sampled_from(sorted(map(str, doc["intents"])) or ["billing_inquiry"]) | st.text(max_size=10))
         doc["intents"][name] = {"steps": draw(st.lists(step_items, max_size=3))}
     return yaml.safe_dump(doc, allow_unicode=draw(st.booleans())).encode()
 
 
+def flow(steps: str) -> bytes:
+    return f"version: 1\nintents:\n  policy_details:\n    steps: [verify_identity, {steps}]\n".encode()
+
+
 @given(flow_like(), st.sampled_from([None, CATALOG]))
+@example(flow("{read_policy: {fields: [[]]}}"), None)  # TypeError: unhashable type: 'list'
+@example(flow("{read_policy: {fields: [null]}}"), None)  # TypeError joining a None into the message
+@example(flow("{read_policy: {fields: 5}}"), None)  # TypeError: 'int' object is not iterable
+@example(flow("{5: {}}"), None)  # difflib was asked to match an int: TypeError
+@example(flow("{read_policy: {null: 1, x: 2}}"), None)  # sorting None with str: TypeError
+@example(b'version: 1\nintents:\n  "\\x1E": null\n', None)  # a key's control character split the line
 def test_the_packaged_flows_mutated(flow_path, content, catalog):
     load_or_clean_error(flow_path, content, catalog)
