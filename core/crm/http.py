@@ -215,6 +215,9 @@ def _decode(op: str, body: bytes, charset: str | None) -> Any:
     except ValueError:
         raise CrmError(f"agency system answered {op} with something other than JSON; "
                        f"check [crm.http] endpoints.{op}") from None
+    except RecursionError:
+        raise CrmError(f"agency system answered {op} with JSON nested too deeply to read; "
+                       f"check [crm.http] endpoints.{op}") from None
 
 
 def _unwrap(raw: Any) -> Any:

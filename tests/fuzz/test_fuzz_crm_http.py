@@ -79,6 +79,7 @@ statuses = st.sampled_from([200, 200, 200, 201, 204, 404, 500]) | st.integers(20
 @given(ops, statuses, st.binary(max_size=200), st.sampled_from(CONTENT_TYPES))
 @example("billing", 200, b"\x80", "application/json")  # resp.text(): UnicodeDecodeError escaped
 @example("billing", 200, b"{}", "application/json; charset=no-such-codec")  # resp.text(): LookupError
+@example("billing", 200, b"[" * 100_000, "application/json")  # json.loads: RecursionError
 def test_arbitrary_bodies(server, op, status, body, content_type):
     call_or_clean_error(server, op, Reply(status, body, content_type))
 
