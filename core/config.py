@@ -142,6 +142,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc} — fix the syntax at that line") from None
+    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
+        raise ConfigError(f"{path}: arrays or inline tables nested too deeply to read — flatten them") from None
 
 
 def _explain(exc: ValidationError, source: Path | None, model: type[Settings]) -> str:

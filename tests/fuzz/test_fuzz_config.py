@@ -81,6 +81,8 @@ def test_arbitrary_bytes(toml_path, content):
 
 
 @given(st.text(alphabet=st.sampled_from('[]="\'\n ={}.,#abcxyz0123456789-_'), max_size=120))
+@example("a = " + "[" * 100_000)  # tomllib's RecursionError escaped
+@example("a = " + "{b = " * 10_000)
 def test_toml_ish_text(toml_path, text):
     load_or_clean_error(toml_path, text.encode())
 
