@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import logging
 import random
 from collections.abc import Iterable
@@ -16,6 +15,7 @@ from warmline.ari_app.channels import Channels, subject
 from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
 from warmline.ari_app.console import ConsolePush
 from warmline.ari_app.context import AppContext
+from warmline.ari_app.events import parse_event
 from warmline.ari_app.lease import AppTaken, Lease
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.ari_app.talk import Talk
@@ -138,10 +138,19 @@ class StasisApp:
             msg = recv.result()
             if msg.type != aiohttp.WSMsgType.TEXT or self.displaced:
                 return  # closed or error: reconnect
-            try:
-                self.dispatch(json.loads(msg.data))
-            except Exception:  # one bad event must not take the app down
-                log.exception("could not handle an ARI event")
+            self.on_message(msg.data)
+
+    def on_message(self, data: str) -> None:
+        """One text message of the events websocket; a malformed event is skipped in one line."""
+        try:
+            event = parse_event(data)
+        except PbxError as exc:
+            log.warning("%s", exc)
+            return
+        try:
+            self.dispatch(event)
+        except Exception:  # one bad event must not take the app down
+            log.exception("could not handle an ARI event")
 
     async def _shutdown_calls(self) -> None:
         calls = self.channels.owners(CallHandler)
@@ -164,10 +173,12 @@ class StasisApp:
             self._on_new_channel(event.get("channel") or {})
 
     def _on_new_channel(self, channel: dict[str, Any]) -> None:
+        if not channel.get("id"):
+            return
         if _ours(channel):
-            log.warning("hanging up a media channel no call owns", extra={"channel": channel.get("id")})
+            log.warning("hanging up a media channel no call owns", extra={"channel": channel["id"]})
             self._spawn(self.client.delete(f"/channels/{channel['id']}", missing_ok=True), f"stray-{channel['id']}")
-        elif channel.get("id"):
+        else:
             self.start_call(channel)
 
     def start_call(self, channel: dict[str, Any]) -> CallHandler:
