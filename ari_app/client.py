@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from typing import Any
 
@@ -64,12 +65,19 @@ class AriClient:
                 if resp.status == 404 and missing_ok:
                     return None
                 if resp.status >= 400:
-                    raise AriError(method, path, resp.status, await _message(resp))
+                    raise AriError(method, path, resp.status, _message(await resp.read(), resp.reason))
                 if resp.status == 204 or resp.content_length == 0:
                     return None
-                return await resp.json()
+                status, body = resp.status, await resp.read()
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
             raise AriUnreachable(f"ARI {method} {path}: Asterisk unreachable at {self.base} ({type(exc).__name__})") from exc
+        if not body.strip():
+            return None
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past reading
+            raise AriError(method, path, status, "the answer is not JSON: check that ari.url is Asterisk's "
+                           "own HTTP server") from None
 
     async def get(self, path: str, **kw: Any) -> Any:
         return await self.request("GET", path, **kw)
@@ -87,8 +95,12 @@ def _param(value: Any) -> str:
     return str(value)
 
 
-async def _message(resp: aiohttp.ClientResponse) -> str:
+def _message(body: bytes, reason: str | None) -> str:
+    """ARI's {"message": ...} of an error answer, as one line; else the HTTP reason."""
     try:
-        return (await resp.json()).get("message", resp.reason or "")
-    except (aiohttp.ContentTypeError, ValueError):
-        return resp.reason or ""
+        decoded = json.loads(body)
+    except (ValueError, RecursionError):
+        decoded = None
+    message = decoded.get("message") if isinstance(decoded, dict) else None
+    text = message if isinstance(message, str) and message.strip() else (reason or "")
+    return " ".join(text.split())[:200]
