@@ -32,7 +32,9 @@ async def ami_login_check(settings: AmiSettings, timeout: float = 5.0) -> str:
             raise AmiError(f"AMI unreachable at {where} ({type(exc).__name__}): "
                            "check ami.host/ami.port and that manager.conf is enabled") from None
         await asyncio.sleep(0)  # let panoramisk send the Login it queues on connect
-        reply = await asyncio.wait_for(manager.authenticated_future, timeout)
+        # shielded: on a timeout wait_for would cancel the future, and panoramisk's own callback
+        # on it (Manager.login) would then fail and be logged as a traceback
+        reply = await asyncio.wait_for(asyncio.shield(manager.authenticated_future), timeout)
         if not reply.success:
             raise AmiError(f"AMI at {where} rejected the login for user {settings.username!r}: "
                            "check ami.username/ami.password against manager.conf")
