@@ -60,7 +60,8 @@ async def ami_login_check(settings: AmiSettings, timeout: float = 5.0) -> str:
                            "check ami.username/ami.password against manager.conf")
         pong = await _reply(manager, manager.send_action({"Action": "Ping"}), timeout, where)
         if not pong.success:
-            raise AmiError(f"AMI ping at {where} failed: {pong.get('Message', 'no reason given')}")
+            reason = " ".join(str(pong.get("Message", "no reason given")).split())
+            raise AmiError(f"AMI ping at {where} failed: {reason}")
         return f"logged in to {where} as {settings.username}"
     except TimeoutError:
         raise AmiError(f"AMI at {where} did not answer in {timeout:.0f} s") from None

@@ -136,5 +136,6 @@ LOGIN_OK = Answer((("Response", "Success"), ("ActionID", None), ("Message", "Aut
 @given(st.lists(replies(), min_size=1, max_size=2))
 @example([LOGIN_OK, Answer((("Response", "Success"), ("ActionID", None), ("Ping", "Pong")))])  # all well
 @example([Answer((("Response", "Success"), ("ActionID", None), ("ActionID", "x")))])  # panoramisk: unhashable list
+@example([LOGIN_OK, Answer((("Response", "Error"), ("ActionID", None), ("Message", "a\rb")))])  # a CR in the reason
 def test_real_answers_mutated(logs, answers):
     check_or_clean_error(logs, answers)
