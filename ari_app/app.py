@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from warmline.ari_app.call import CallHandler
 from warmline.ari_app.channels import Channels, subject
-from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
+from warmline.ari_app.client import STRINGS, AriClient, AriError, AriUnreachable, ari_object, ari_objects, auth_header
 from warmline.ari_app.console import ConsolePush
 from warmline.ari_app.context import AppContext
 from warmline.ari_app.events import parse_event
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MEDIA_CHANNEL_PREFIXES = ("WebSocket/", "UnicastRTP/", "Snoop/")  # channels Warmline makes for itself
 SHUTDOWN_GRACE_S = 5.0
+BRIDGE_FIELDS = {"id": str, "name": str, "channels": STRINGS}  # what reconciliation reads of a bridge
 
 
 class Backoff:
@@ -205,12 +206,13 @@ class StasisApp:
         live call owns (left by a previous Warmline process) are handed to a person; our stray
         media channels and bridges are removed.
         """
-        app = await self.client.get(f"/applications/{self.settings.ari.app}")
+        path = f"/applications/{self.settings.ari.app}"
+        app = ari_object(await self.client.get(path), path, {"channel_ids": STRINGS})
         present = set(app.get("channel_ids", []))
         for handler in self.channels.owners(CallHandler):
             if handler.channel_id not in present:
                 handler.on_caller_gone("pbx_lost")
-        bridges = await self.client.get("/bridges")
+        bridges = ari_objects(await self.client.get("/bridges"), "/bridges", BRIDGE_FIELDS, required=("id",))
         await self._reconcile_talks(bridges, present)
         # stranded callers first, all at once: each waits in silence until handed on
         orphans = sorted(present - self.channels.ids())
@@ -222,9 +224,9 @@ class StasisApp:
 
     async def _stop_playback(self, channel_id: str) -> None:
         """A prompt still playing to a stranded caller would hold the hand-on until its end."""
-        playing = await self.client.get(f"/channels/{channel_id}/variable", missing_ok=True,
-                                        params={"variable": PLAYBACK_VARIABLE})
-        if playback_id := (playing or {}).get("value"):
+        path = f"/channels/{channel_id}/variable"
+        playing = await self.client.get(path, missing_ok=True, params={"variable": PLAYBACK_VARIABLE})
+        if playback_id := ari_object(playing or {}, path, {"value": str}).get("value"):
             await self.client.delete(f"/playbacks/{playback_id}", missing_ok=True)
 
     async def _remove_bridge(self, bridge_id: str) -> None:
@@ -244,9 +246,11 @@ class StasisApp:
                 await _each(Talk(self.ctx, bridge["id"], members).end(), "bridge", bridge["id"])
 
     async def _settle_orphan(self, channel_id: str) -> None:
-        channel = await self.client.get(f"/channels/{channel_id}", missing_ok=True)
+        path = f"/channels/{channel_id}"
+        channel = await self.client.get(path, missing_ok=True)
         if channel is None:
             return
+        ari_object(channel, path, {"id": str, "name": str})
         if _ours(channel):
             await self.client.delete(f"/channels/{channel_id}", missing_ok=True)
             return

@@ -1,0 +1,89 @@
+"""ARI REST answers of the wrong shape during reconciliation (after every (re)connect): the pass
+ends or fails with PbxError in one line, and no background task fails with anything else.
+
+Decoding the HTTP answer is test_fuzz_ari_rest's; this is what the app reads out of the JSON."""
+
+import asyncio
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+from warmline.ari_app.app import StasisApp
+from warmline.ari_app.settings import AsteriskSettings
+from warmline.errors import PbxError
+
+from tests.fuzz.clean import assert_clean
+from tests.fuzz.mutate import mutated
+
+ANSWERS = {
+    "app": {"name": "warmline", "channel_ids": ["C1", "C2", "C3"], "bridge_ids": ["B1"], "endpoint_ids": [],
+            "device_names": []},
+    "bridges": [{"id": "B1", "name": "warmline:c1:talk", "channels": ["C1", "C3"], "technology": "simple_bridge"},
+                {"id": "B2", "name": "warmline:old", "channels": [], "technology": "simple_bridge"},
+                {"id": "B3", "name": "warmline:half:talk", "channels": ["C2"], "technology": "simple_bridge"}],
+    "C2": {"id": "C2", "name": "PJSIP/trunk-00000002", "state": "Up", "caller": {"number": "6175550100"}},
+    "variable": {"value": "PB1"},
+    "C3": {"id": "wl-abc-media", "name": "WebSocket/media-1", "state": "Up"},
+}
+KEYS = st.sampled_from(["id", "name", "channels", "channel_ids", "value", "state"])
+
+
+class FakeClient:
+    def __init__(self, answers: dict) -> None:
+        self.answers = answers
+
+    async def get(self, path: str, **kw):
+        if path.startswith("/applications/"):
+            return self.answers["app"]
+        if path == "/bridges":
+            return self.answers["bridges"]
+        if path.endswith("/variable"):
+            return self.answers["variable"]
+        return self.answers.get(path.removeprefix("/channels/"))
+
+    async def post(self, path: str, **kw):
+        return None
+
+    async def delete(self, path: str, **kw):
+        return None
+
+
+async def _reconcile(answers):
+    app = StasisApp(AsteriskSettings(), session_factory=None)
+    app._bind(FakeClient(answers))
+    try:
+        await app.reconcile()
+    finally:
+        results = await asyncio.gather(*app._background, return_exceptions=True)
+    return results
+
+
+def reconciled_or_clean_error(answers) -> None:
+    try:
+        results = asyncio.run(_reconcile(answers))
+    except PbxError as exc:
+        assert_clean(exc, PbxError)
+        return
+    for result in results:
+        if isinstance(result, BaseException):
+            assert_clean(result, PbxError)
+
+
+@st.composite
+def answers(draw):
+    return {name: draw(mutated(value, KEYS)) for name, value in ANSWERS.items()}
+
+
+def changed(name: str, value) -> dict:
+    return {**ANSWERS, name: value}
+
+
+@given(answers())
+@example(ANSWERS)
+@example(changed("bridges", [{"name": "warmline:old"}]))  # b["id"]: KeyError
+@example(changed("app", {"channel_ids": [[]]}))  # set() of a list: unhashable
+@example(changed("app", None))  # None.get: AttributeError
+@example(changed("bridges", [{"id": "B9", "name": None}]))  # None.endswith: AttributeError
+@example(changed("app", {"channel_ids": ["C1", None]}))  # sorted(): None < str, TypeError
+@example(changed("C2", ["C2"]))  # _ours(list): AttributeError in the orphan's hand-on
+def test_rest_answers_with_fields_removed_and_retyped(answers):
+    reconciled_or_clean_error(answers)
