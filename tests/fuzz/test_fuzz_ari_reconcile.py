@@ -87,3 +87,43 @@ def changed(name: str, value) -> dict:
 @example(changed("C2", ["C2"]))  # _ours(list): AttributeError in the orphan's hand-on
 def test_rest_answers_with_fields_removed_and_retyped(answers):
     reconciled_or_clean_error(answers)
+
+
+# --- other answers read at start-up: the app's lease, `warmline check`'s Asterisk version ------
+
+LEASE = {"value": "abc123;7"}
+INFO = {"system": {"version": "22.5.0", "entity_id": "00:11"}, "build": {"os": "Linux"}}
+
+
+async def _lease_read(answer):
+    from warmline.ari_app.lease import Lease
+
+    return await Lease(FakeClient({"variable": answer}), "warmline").read()
+
+
+async def _check_ari(answer):
+    from warmline.ari_app.plugin import _check_ari
+
+    client = FakeClient({})
+    client.get = lambda path, **kw: asyncio.sleep(0, answer)
+    client.base, client.settings = "http://127.0.0.1:8088", AsteriskSettings().ari
+    return await _check_ari(client)
+
+
+@given(mutated(LEASE, KEYS))
+@example(["abc123;7"])  # list.get: AttributeError
+@example({"value": 5})  # 5.rsplit, later: AttributeError
+def test_lease_answers(answer):
+    try:
+        value = asyncio.run(_lease_read(answer))
+    except PbxError as exc:
+        assert_clean(exc, PbxError)
+    else:
+        assert isinstance(value, str)
+
+
+@given(mutated(INFO, st.sampled_from(["system", "version"])))
+@example({"system": ["22"]})  # list.get: AttributeError
+def test_asterisk_info_answers(answer):
+    result = asyncio.run(_check_ari(answer))  # a check reports, never raises
+    assert len(result.detail.splitlines()) == 1
