@@ -95,22 +95,23 @@ _JSON_NAMES = {str: "a string", int: "a whole number", float: "a fractional numb
                dict: "an object", list: "a list", type(None): "null"}
 
 
-def ari_object(value: Any, path: str, fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A GET answer that must be a JSON object whose named fields, where present (and always,
-    for `required` ones), have these types: str, dict or STRINGS. Else a one-line AriError."""
+def ari_object(value: Any, path: str, fields: dict[str, Any], required: tuple[str, ...] = (),
+               method: str = "GET") -> dict[str, Any]:
+    """An answer that must be a JSON object whose named fields, where present (and always, for
+    `required` ones), have these types: str, dict or STRINGS. Else a one-line AriError."""
     if not isinstance(value, dict):
-        raise AriError("GET", path, 200, f"{_JSON_NAMES.get(type(value), 'a value')}, not an object; {_FIX}")
+        raise AriError(method, path, 200, f"{_JSON_NAMES.get(type(value), 'a value')}, not an object; {_FIX}")
     for name, kind in fields.items():
         if name not in value:
             if name in required:
-                raise AriError("GET", path, 200, f"no {name}; {_FIX}")
+                raise AriError(method, path, 200, f"no {name}; {_FIX}")
             continue
         field = value[name]
         ok = (isinstance(field, list) and all(isinstance(item, str) for item in field)) if kind is STRINGS \
             else isinstance(field, kind)
         if not ok:
             shown = "a list with other than strings" if isinstance(field, list) else _JSON_NAMES.get(type(field), "a value")
-            raise AriError("GET", path, 200, f"{name} is {shown}, not {_JSON_NAMES.get(kind, kind)}; {_FIX}")
+            raise AriError(method, path, 200, f"{name} is {shown}, not {_JSON_NAMES.get(kind, kind)}; {_FIX}")
     return value
 
 

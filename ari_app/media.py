@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 import aiohttp
-from warmline.ari_app.client import AriClient
+from warmline.ari_app.client import AriClient, ari_object
 from warmline.errors import AudioFormatError
 from warmline.speech.audio import SLIN16, AudioChunk
 from warmline.speech.rtp import RtpError, RtpPacket, SequenceTracker
@@ -95,7 +95,10 @@ class WebSocketLeg(_QueuedLeg):
         created = await self._create(
             transport="websocket", encapsulation="none", connection_type="server", external_host="INCOMING"
         )
-        connection_id = (created.get("channelvars") or {}).get("MEDIA_WEBSOCKET_CONNECTION_ID")
+        path = "/channels/externalMedia"
+        variables = ari_object(created, path, {"channelvars": dict}, method="POST").get("channelvars") or {}
+        connection_id = ari_object(variables, path, {"MEDIA_WEBSOCKET_CONNECTION_ID": str},
+                                   method="POST").get("MEDIA_WEBSOCKET_CONNECTION_ID")
         if not connection_id:
             raise AudioFormatError("externalMedia returned no MEDIA_WEBSOCKET_CONNECTION_ID (is chan_websocket loaded?)")
         self._ws = await self.client.http.ws_connect(

@@ -4,12 +4,13 @@ ends or fails with PbxError in one line, and no background task fails with anyth
 Decoding the HTTP answer is test_fuzz_ari_rest's; this is what the app reads out of the JSON."""
 
 import asyncio
+from types import SimpleNamespace
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 from warmline.ari_app.app import StasisApp
 from warmline.ari_app.settings import AsteriskSettings
-from warmline.errors import PbxError
+from warmline.errors import PbxError, WarmlineError
 
 from tests.fuzz.clean import assert_clean
 from tests.fuzz.mutate import mutated
@@ -127,3 +128,41 @@ def test_lease_answers(answer):
 def test_asterisk_info_answers(answer):
     result = asyncio.run(_check_ari(answer))  # a check reports, never raises
     assert len(result.detail.splitlines()) == 1
+
+
+# --- the externalMedia answer a websocket media leg connects by ------------------------------
+
+CREATED = {"id": "wl-abc-media", "name": "WebSocket/media-1", "state": "Up",
+           "channelvars": {"MEDIA_WEBSOCKET_CONNECTION_ID": "e7f1c0de"}}
+
+
+class Connected(Exception):
+    """The leg got as far as connecting to the media websocket: the answer was usable."""
+
+
+async def _open_media(answer):
+    from warmline.ari_app.media import WebSocketLeg
+
+    async def post(path, **kw):
+        return answer
+
+    async def ws_connect(url, **kw):
+        raise Connected(url)
+
+    client = FakeClient({})
+    client.post, client.settings = post, AsteriskSettings().ari
+    client.http, client.headers = SimpleNamespace(ws_connect=ws_connect), {}
+    client.media_url = lambda connection_id: f"ws://127.0.0.1:8088/media/{connection_id}"
+    await WebSocketLeg(client, "wl-abc-media").open()
+
+
+@given(mutated(CREATED, st.sampled_from(["channelvars", "MEDIA_WEBSOCKET_CONNECTION_ID"])))
+@example({"channelvars": ["e7f1c0de"]})  # list.get: AttributeError
+@example(None)  # None.get: AttributeError
+def test_external_media_answers(answer):
+    try:
+        asyncio.run(_open_media(answer))
+    except Connected:
+        pass
+    except WarmlineError as exc:
+        assert_clean(exc, WarmlineError)
