@@ -39,6 +39,8 @@ class FakeClient:
             return self.answers["bridges"]
         if path.endswith("/variable"):
             return self.answers["variable"]
+        if path.startswith("/deviceStates/"):
+            return self.answers["device"]
         return self.answers.get(path.removeprefix("/channels/"))
 
     async def post(self, path: str, **kw):
@@ -166,3 +168,27 @@ def test_external_media_answers(answer):
         pass
     except WarmlineError as exc:
         assert_clean(exc, WarmlineError)
+
+
+# --- a producer's device state and Do Not Disturb, read before ringing them ----------------
+
+DEVICE = {"name": "PJSIP/1001", "state": "NOT_INUSE"}
+
+
+async def _availability(device_answer, dnd_answer):
+    from warmline.ari_app.transfer import AttendedTransfer
+    from warmline.handoff.routing import Producer
+
+    transfer = object.__new__(AttendedTransfer)  # only what _availability reads
+    transfer.client = FakeClient({"variable": dnd_answer, "device": device_answer})
+    transfer.caller = "C1"
+    producer = Producer(name="Dana", endpoint="PJSIP/1001", queues=("service",), dnd="dnd/1001")
+    return await transfer._availability(producer)
+
+
+@given(mutated(DEVICE, st.sampled_from(["state"])), mutated(LEASE, KEYS))
+@example(["NOT_INUSE"], LEASE)  # list.get: AttributeError out of the transfer
+@example(None, LEASE)  # None.get: AttributeError
+@example({"state": []}, {})  # no DND, so an unhashable state looked up in the table: TypeError
+def test_device_state_and_dnd_answers(device_answer, dnd_answer):
+    asyncio.run(_availability(device_answer, dnd_answer))  # an unusable answer: logged, counted unknown
