@@ -206,8 +206,10 @@ class StasisApp:
         live call owns (left by a previous Warmline process) are handed to a person; our stray
         media channels and bridges are removed.
         """
+        # 404: the app is not registered (no serve has held it since Asterisk started): nobody to settle
         path = f"/applications/{self.settings.ari.app}"
-        app = ari_object(await self.client.get(path), path, {"channel_ids": STRINGS})
+        answer = await self.client.get(path, missing_ok=True)
+        app = {} if answer is None else ari_object(answer, path, {"channel_ids": STRINGS})
         present = set(app.get("channel_ids", []))
         for handler in self.channels.owners(CallHandler):
             if handler.channel_id not in present:

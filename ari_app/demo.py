@@ -15,7 +15,7 @@ from warmline.ari_app.scripted import Journals, Script, Voices, converse
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.ari_app.simulate import CallerSimulator
 from warmline.calls.events import CallEnded, CallEvent
-from warmline.calls.store import EventStore
+from warmline.catalog import open_store
 from warmline.config import load_settings
 from warmline.conversation.build import open_conversation
 from warmline.crm.seed import DEMO_CALLER, seed_demo
@@ -85,7 +85,7 @@ async def run_demo(sandbox: str) -> int:
     seed_demo(Path(settings.crm.sqlite_path), date.today())
     kit = await open_conversation(settings)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
-    journals, store = Journals(), EventStore(Path(settings.store.path))
+    journals, store = Journals(), open_store(settings.store)
     voices = Voices(home / "sounds", f"{state['instance_dir_inside']}/sounds")
     app = StasisApp(settings, kit.sessions(services, barge_in=settings.prompts.barge_in), [journals, store.record])
     stop = asyncio.Event()

@@ -116,7 +116,7 @@ async def serve(state_file: str) -> None:
     from warmline.ari_app.app import StasisApp
     from warmline.ari_app.demo import PRODUCERS
     from warmline.calls import listening
-    from warmline.calls.store import EventStore
+    from warmline.catalog import open_store
     from warmline.config import load_settings
     from warmline.conversation.build import open_conversation
     from warmline.crm.seed import seed_demo
@@ -135,7 +135,7 @@ async def serve(state_file: str) -> None:
     seed_demo(Path(settings.crm.sqlite_path), date.today())
     kit = await open_conversation(settings)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
-    store = EventStore(Path(settings.store.path))
+    store = open_store(settings.store)
     # Warm-up: the first decode on each worker allocates CTranslate2's buffers (timed, reported);
     # done before the calls so that RSS per call is the calls' own.
     cold = []

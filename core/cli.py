@@ -11,8 +11,8 @@ from pathlib import Path
 
 from warmline import __version__
 from warmline.calls.listening import listening_sessions
-from warmline.calls.store import EventStore
 from warmline.calls.transcribe import transcribe_file
+from warmline.catalog import open_store
 from warmline.config import Settings, load_settings
 from warmline.errors import WarmlineError
 from warmline.health import CheckResult
@@ -237,7 +237,7 @@ async def serve(settings: Settings) -> int:
     services, _ = await asyncio.gather(asyncio.to_thread(build_services, settings.vad, settings.stt),
                                        plugin.prepare(settings))
     stop = stop_on_signals()
-    store = EventStore(Path(settings.store.path))
+    store = open_store(settings.store)
     kit = None
     try:
         if settings.dialog.enabled:

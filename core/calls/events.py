@@ -50,6 +50,20 @@ def coerce_enums(obj: object) -> None:
         object.__setattr__(obj, name, member)  # frozen: only construction may set it
 
 
+class Personal(StrEnum):
+    """How a field that may hold personal data rests in the event store (see calls/store.py)."""
+
+    SPEECH = "speech"  # the caller's words: dates, long numbers and e-mail addresses scrubbed out for good
+    KEYS = "keys"  # keyed digits: one key is a menu choice and kept; longer entries are masked
+    PAIRS = "pairs"  # (kind, value) pairs, e.g. entities: values scrubbed like speech
+    SEALED = "sealed"  # needed later by a person (the number to call back, the hand-off): encrypted
+
+
+def personal(kind: Personal, **options) -> typing.Any:
+    """A dataclass field that holds personal data of this kind."""
+    return field(metadata={"personal": kind}, **options)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallEvent:
     call_id: str
@@ -63,8 +77,8 @@ class CallEvent:
 class CallStarted(CallEvent):
     pbx: str  # the plugin's name ("asterisk"): plugins are open-ended
     channel_id: str
-    caller_number: str
-    caller_name: str
+    caller_number: str = personal(Personal.SEALED)
+    caller_name: str = personal(Personal.SEALED)
     dialed: str
 
 
@@ -178,13 +192,14 @@ class UtteranceCut(StrEnum):
     SILENCE = "silence"
     MAX_LENGTH = "max_length"
     FLUSH = "flush"  # the audio ended mid-utterance
+    EARLY = "early"  # a short pause, and the words so far made a whole turn
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallerUtterance(CallEvent):
     start_ms: int
     end_ms: int
-    text: str
+    text: str = personal(Personal.SPEECH)
     engine: str
     decode_seconds: float
     cut: UtteranceCut
@@ -220,3 +235,10 @@ class PromptOutcome(StrEnum):
 class PromptEnded(CallEvent):
     prompt: str
     outcome: PromptOutcome
+
+
+# The kinds this module defines, for the event store's registry (warmline.catalog).
+KINDS: tuple[type[CallEvent], ...] = (
+    CallStarted, MediaConnected, MediaEnded, CallFailed, CallEnded, CallerSpeechStarted,
+    CallerUtterance, SpeechFailed, NoInputTimeout, PromptStarted, PromptEnded,
+)

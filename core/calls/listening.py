@@ -4,10 +4,16 @@ Each utterance becomes a CallerUtterance event in the call's journal. A decode t
 recorded as SpeechFailed and the call goes on (the conversation policy decides whether a
 person takes over). While a prompt plays the session keeps listening: a caller who starts
 talking stops it (barge-in) and what they say is decoded like any other utterance.
+
+A turn need not wait for the full hang-over: at a short pause the words so far are decoded
+while a worker is free, and if they make a whole turn (speech/turn_end.py) and the caller is
+still silent, the utterance ends there. Otherwise the guess (done or still running) is the text
+when the hang-over closes the same audio; a caller who goes on talking makes it moot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -23,11 +29,12 @@ from warmline.calls.events import (
 )
 from warmline.calls.session import CallInfo, CallSession, SessionFactory, SessionResult
 from warmline.speech.audio import AudioChunk
-from warmline.speech.cutter import SpeechAudio, Utterance, UtteranceCutter
+from warmline.speech.cutter import PauseAudio, SpeechAudio, Utterance, UtteranceCutter
 from warmline.speech.prompts import CallVoice, Outcome, Prompt
 from warmline.speech.services import SpeechServices
 from warmline.speech.stt import SttError, Transcript
 from warmline.speech.stt.pool import LiveDecode
+from warmline.speech.turn_end import sounds_finished
 from warmline.speech.vad import NoInput, Segmenter, SpeechStarted
 from warmline.tasks import OwnedTasks
 
@@ -61,6 +68,9 @@ class ListeningSession(CallSession):
         self._segmenter = Segmenter(services.segmenter)  # before the first audio: prompts pause its timer
         self._cutter: UtteranceCutter | None = None
         self._decodes = OwnedTasks()
+        self._guesses = OwnedTasks()  # decodes at a pause, which may end the turn early
+        self._guessing: dict[int, asyncio.Task] = {}  # end_ms of the audio a guess decodes -> its task
+        self._decoding: dict[int, float] = {}  # start_ms of an utterance being decoded -> loop time it began
         self._live: LiveDecode | None = None  # the utterance being streamed to the engine
         self.utterances: list[CallerUtterance] = []
         self.deaf = False  # set while the caller keys private digits: nothing is cut or decoded
@@ -75,6 +85,7 @@ class ListeningSession(CallSession):
                 self._handle(self._cutter.flush())
             await self._decodes.wait()
         finally:
+            await self._guesses.cancel()
             await self._decodes.cancel()
             await self._tasks.cancel()
             if self._live is not None:
@@ -99,6 +110,12 @@ class ListeningSession(CallSession):
     def hearing_now(self) -> bool:
         """The caller is speaking, or what they said is being decoded."""
         return self._segmenter.in_speech or bool(self._decodes)
+
+    def decoding_for(self) -> float:
+        """Seconds the oldest decode still running has taken (0: none running)."""
+        if not self._decoding:
+            return 0.0
+        return asyncio.get_running_loop().time() - min(self._decoding.values())
 
     def keyed(self) -> None:
         """A key pressed: the caller is answering, so the silence timer starts over."""
@@ -133,19 +150,36 @@ class ListeningSession(CallSession):
                 self.journal.emit(NoInputTimeout(call_id=self.info.call_id, at_ms=event.at_ms))
                 if self.hearing is not None:
                     self.hearing.no_input()
+            elif isinstance(event, PauseAudio) and self._live is None and self.services.stt.has_idle_worker:
+                self._guessing[event.pause.end_ms] = self._guesses.start(
+                    self._guess(event), f"stt-guess-{self.info.call_id}-{event.pause.end_ms}")
             elif isinstance(event, Utterance):
                 live, self._live = self._live, None
-                self._decodes.start(self._decode(event, live), f"stt-{self.info.call_id}-{event.start_ms}")
+                guess = self._guessing.pop(event.end_ms, None)  # the same audio: its decode is (being) done
+                self._guessing.clear()
+                self._decoding[event.start_ms] = asyncio.get_running_loop().time()
+                self._decodes.start(self._decode(event, live, guess), f"stt-{self.info.call_id}-{event.start_ms}")
 
-    async def _decode(self, utterance: Utterance, live: LiveDecode | None) -> None:
+    async def _guess(self, paused: PauseAudio) -> Transcript | None:
         try:
-            result = await self._text_of(utterance, live)
+            guess = await self.services.stt.transcribe(paused.audio)
+        except SttError:
+            return None  # only a guess: the utterance's own decode reports a failure
+        if self._cutter is not None and sounds_finished(guess.text):
+            self._handle(self._cutter.end_at_pause(paused.pause))  # nothing if the caller went on
+        return guess
+
+    async def _decode(self, utterance: Utterance, live: LiveDecode | None, guess: asyncio.Task | None = None) -> None:
+        try:
+            result = (await guess if guess else None) or await self._text_of(utterance, live)
         except SttError as exc:
+            self._decoding.pop(utterance.start_ms, None)
             log.warning("speech decode failed: %s", exc)
             self.journal.emit(SpeechFailed(call_id=self.info.call_id, error=str(exc)))
             if self.hearing is not None:
                 self.hearing.speech_failed(str(exc))
             return
+        self._decoding.pop(utterance.start_ms, None)
         event = CallerUtterance(
             call_id=self.info.call_id, start_ms=utterance.start_ms, end_ms=utterance.end_ms, text=result.text,
             engine=result.engine, decode_seconds=result.decode_seconds, cut=utterance.reason,

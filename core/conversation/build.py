@@ -16,7 +16,7 @@ from warmline.dialog.settings import DialogSettings
 from warmline.nlu.classify import Classifier
 from warmline.nlu.policy import NluSettings
 from warmline.nlu.taxonomy import DEFAULT_QUEUES
-from warmline.speech.prompts import Catalog
+from warmline.speech.prompts import Catalog, Prompt
 from warmline.speech.services import SpeechServices
 
 
@@ -43,7 +43,7 @@ class ConversationKit:
                                      crm=self.crm, classifier=self.classifier, now=now(), queues=queues))
 
     def sessions(self, services: SpeechServices, *, barge_in: bool = True) -> SessionFactory:
-        return dialog_sessions(services, self.dialogue, barge_in=barge_in)
+        return dialog_sessions(services, self.dialogue, barge_in=barge_in, hold_on=Prompt.say(self.flows.prompts.hold_on))
 
 
 async def open_conversation(settings) -> ConversationKit:

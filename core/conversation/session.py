@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 KEY_PAUSE_S = 2.5  # keys end after this pause when the caller does not press #
 HANGUP_GRACE_S = 2.0
-EARLY_WORDS_WAIT_S = 4.0  # a caller still talking (or being decoded) when the greeting ends  # after the caller is gone, time the dialogue gets to record its ending
+EARLY_WORDS_WAIT_S = 4.0  # a caller still talking (or being decoded) when the greeting ends
+HOLD_ON_AFTER_S = 1.0  # a decode this slow: the caller hears "one moment" rather than silence
 
 DialogueFactory = Callable[[CallInfo, CallJournal, "DialogSession"], Dialogue]
 
@@ -39,7 +40,7 @@ class DialogSession(CallSession):
     what it heard (`Hearing`); the dialogue talks to the caller through it (`CallerPort`)."""
 
     def __init__(self, info: CallInfo, journal: CallJournal, services: SpeechServices, voice: CallVoice | None,
-                 dialogue: DialogueFactory, *, barge_in: bool = True) -> None:
+                 dialogue: DialogueFactory, *, barge_in: bool = True, hold_on: Prompt | None = None) -> None:
         super().__init__(info, journal, voice)
         self.listening = ListeningSession(info, journal, services, self.voice, barge_in=barge_in, hearing=self)
         self._tasks = OwnedTasks()  # prompt stops on a key
@@ -47,6 +48,7 @@ class DialogSession(CallSession):
         self._expect_keys = False  # the question being asked takes several digits
         self._keys = ""
         self._key_timer: asyncio.TimerHandle | None = None
+        self.hold_on = hold_on
         self.dialogue = dialogue(info, journal, self)
 
     async def run(self, audio: AsyncIterator[AudioChunk]) -> SessionResult:
@@ -82,13 +84,27 @@ class DialogSession(CallSession):
             self._replies.clear()  # what was said before the question is not its answer
             if not await self.say(prompt):
                 return HungUp()
-            reply = await self._replies.get()
+            reply = await self._next_reply()
             while isinstance(reply, Silence) and self._keys:  # still keying: not silence
-                reply = await self._replies.get()
+                reply = await self._next_reply()
             return reply
         finally:
             self.listening.deaf = False
             self._expect_keys = False
+
+    async def _next_reply(self) -> Reply:
+        """The next reply; while the caller's words take long to decode they hear "one moment" (once)."""
+        waiting = asyncio.create_task(self._replies.get(), name=f"reply-{self.info.call_id}")
+        held = self.hold_on is None
+        try:
+            while not waiting.done():
+                await asyncio.wait({waiting}, timeout=HOLD_ON_AFTER_S / 4)
+                if not held and not waiting.done() and self.listening.decoding_for() >= HOLD_ON_AFTER_S:
+                    held = True
+                    await self.say(self.hold_on)
+            return waiting.result()
+        finally:
+            await cancel_all([waiting])
 
     async def _early_words(self) -> Said | None:
         """Words heard before the question, waiting for one still being spoken or decoded."""
@@ -166,9 +182,11 @@ class Replies:
         return self._items.popleft()
 
 
-def dialog_sessions(services: SpeechServices, dialogue: DialogueFactory, *, barge_in: bool = True) -> SessionFactory:
+def dialog_sessions(services: SpeechServices, dialogue: DialogueFactory, *, barge_in: bool = True,
+                    hold_on: Prompt | None = None) -> SessionFactory:
     """The session factory `serve` and the demo hand to the PBX plugin when the conversation is on."""
-    return lambda info, journal, voice: DialogSession(info, journal, services, voice, dialogue, barge_in=barge_in)
+    return lambda info, journal, voice: DialogSession(info, journal, services, voice, dialogue, barge_in=barge_in,
+                                                      hold_on=hold_on)
 
 
 def now() -> datetime:

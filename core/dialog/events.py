@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from warmline.calls.events import CallEvent
+from warmline.calls.events import CallEvent, Personal, personal
 from warmline.dialog.triggers import Reason
 
 
@@ -27,12 +27,12 @@ class CallerTurn(CallEvent):
     """One understood caller turn: what was said (or keyed) and what the model made of it."""
 
     turn: int
-    text: str
+    text: str = personal(Personal.SPEECH)
     answer: bool  # True: the answer to a specific question (a date, yes/no), not a request
     intent: str
     confidence: float
     action: TurnAction
-    entities: tuple[tuple[str, str], ...]  # (kind, value)
+    entities: tuple[tuple[str, str], ...] = personal(Personal.PAIRS)  # (kind, value)
     sentiment: float
 
 
@@ -40,7 +40,7 @@ class CallerTurn(CallEvent):
 class KeysPressed(CallEvent):
     """DTMF the caller keyed in answer to a question ("****" when the digits are private)."""
 
-    digits: str
+    digits: str = personal(Personal.KEYS)
 
 
 class VerifyMethod(StrEnum):
@@ -63,7 +63,7 @@ class IdentityChecked(CallEvent):
     attempt: int
     contact_id: str | None  # set only when verified
     policy_id: str | None
-    name: str  # the verified caller's name as the CRM has it ("" when not verified)
+    name: str = personal(Personal.SEALED)  # the verified caller's name as the CRM has it ("" when not verified)
     why: VerifyFailure  # NONE when verified
     state: str = ""  # the verified caller's state (licensing), "" when not verified
     line: str = ""  # the policy's line of business (routing skill), "" when not verified
@@ -104,3 +104,10 @@ class ConversationOutcome(StrEnum):
 class ConversationEnded(CallEvent):
     outcome: ConversationOutcome
     intents: tuple[str, ...]  # every intent the caller raised, in order
+
+
+# The kinds this module defines, for the event store's registry (warmline.catalog).
+KINDS: tuple[type[CallEvent], ...] = (
+    CallerTurn, KeysPressed, IdentityChecked, ActionTaken, IntentResolved, EscalationDecided,
+    ConversationEnded,
+)

@@ -103,6 +103,7 @@ class FlowPrompts(_Strict):
     clarify: str = "clarify"
     didnt_catch: str = "didnt_catch"
     still_there: str = "still_there"
+    hold_on: str = "one_moment"  # the caller's words are taking long to decode: said once per question
     did_that_help: str = "did_that_help"
     anything_else: str = "anything_else"
     what_else: str = "what_else"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from warmline.calls.events import CallEvent
+from warmline.calls.events import CallEvent, Personal, personal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -14,7 +14,7 @@ class HandoffPrepared(CallEvent):
 
     payload_id: str
     queue: str
-    payload: str  # HandoffPayload JSON
+    payload: str = personal(Personal.SEALED)  # HandoffPayload JSON
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,3 +66,10 @@ class ProducerLost(CallEvent):
 class TransferBridged(CallEvent):
     producer: str
     bridge_id: str
+
+
+# The kinds this module defines, for the event store's registry (warmline.catalog).
+KINDS: tuple[type[CallEvent], ...] = (
+    HandoffPrepared, TransferPlanned, ProducerDialled, ProducerRinging, ProducerAnswered,
+    ProducerLost, TransferBridged,
+)

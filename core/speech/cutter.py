@@ -16,6 +16,7 @@ from warmline.speech.vad import (
     Segmenter,
     SegmentEvent,
     SpeechEnded,
+    SpeechPaused,
     SpeechStarted,
     VadStream,
 )
@@ -41,6 +42,14 @@ class Utterance:
     @property
     def seconds(self) -> float:
         return len(self.audio) / RATE
+
+
+@dataclass(frozen=True, slots=True)
+class PauseAudio:
+    """What the caller said up to a pause, for a decode that may end the turn early."""
+
+    pause: SpeechPaused
+    audio: np.ndarray  # float32, 16 kHz mono, pre-roll included: the utterance, if the turn is over
 
 
 class UtteranceCutter:
@@ -73,6 +82,10 @@ class UtteranceCutter:
     def flush(self) -> list[SegmentEvent | Utterance]:
         return self._handle(self.segmenter.flush())
 
+    def end_at_pause(self, pause: SpeechPaused) -> list[SegmentEvent | Utterance]:
+        """The turn is over at `pause` (if the caller has not spoken since): the utterance, cut there."""
+        return self._handle(self.segmenter.end_at_pause(pause))
+
     def _handle(self, events: list[SegmentEvent]) -> list[SegmentEvent | Utterance | SpeechAudio]:
         out: list[SegmentEvent | Utterance | SpeechAudio] = []
         for event in events:
@@ -85,6 +98,9 @@ class UtteranceCutter:
                 self._unsent = None  # already inside what was just sent
             if isinstance(event, SpeechEnded):
                 out.append(self._cut(event))
+            if isinstance(event, SpeechPaused):
+                cut = self._cut(SpeechEnded(event.start_ms, event.end_ms, "early"))
+                out.append(PauseAudio(event, cut.audio))
         return out
 
     def _audio_from(self, start_ms: int) -> np.ndarray:
@@ -104,4 +120,5 @@ class UtteranceCutter:
             self._buffer_start += len(self._parts.pop(0))
 
 
-__all__ = ["NoInput", "SpeechAudio", "SpeechEnded", "SpeechStarted", "Utterance", "UtteranceCutter"]
+__all__ = ["NoInput", "PauseAudio", "SpeechAudio", "SpeechEnded", "SpeechPaused", "SpeechStarted", "Utterance",
+           "UtteranceCutter"]

@@ -43,5 +43,5 @@ def build_engine(settings: SttSettings) -> SttEngine:
 
 def build_services(vad: VadSettings, stt: SttSettings) -> SpeechServices:
     """Load every model now: a missing or corrupt model fails here, never mid-call."""
-    segmenter = SegmenterConfig(vad.start_ms, vad.hangover_ms, vad.max_utterance_ms, vad.no_input_ms)
+    segmenter = SegmenterConfig(vad.start_ms, vad.hangover_ms, vad.max_utterance_ms, vad.no_input_ms, vad.pause_ms)
     return SpeechServices(build_vad(vad), segmenter, SttPool(build_engine(stt), stt_workers(stt), stt.max_queue, stt.decode_timeout_s))

@@ -19,6 +19,9 @@ class VadSettings(_Section):
     hangover_ms: int = Field(700, ge=100, le=5000, description="silence that ends an utterance", examples=[700])
     max_utterance_ms: int = Field(20000, ge=1000, le=120000, description="longest utterance before it is cut", examples=[20000])
     no_input_ms: int = Field(8000, ge=1000, le=60000, description="silence before a no-input event", examples=[8000])
+    pause_ms: int = Field(300, ge=0, le=5000, description="silence after which the words so far are decoded, and the "
+                          "turn ends there if they are whole (not mid-number, mid-date or mid-phrase); 0 = always "
+                          "wait for hangover_ms", examples=[300])
 
 
 class SttSettings(_Section):
@@ -43,3 +46,8 @@ class StoreSettings(_Section):
     path: str = Field("/var/lib/warmline/events.sqlite3", min_length=1,
                       description="SQLite file holding every call's event stream",
                       examples=["/var/lib/warmline/events.sqlite3"])
+    key_file: str = Field("", description="key that seals the personal data the store must keep (call-back "
+                          "number, caller name, hand-off payload); created 0600 on first use; back it up with "
+                          "the database; empty = <path>.key", examples=[""])
+    retention_days: int = Field(90, ge=1, le=3650, description="calls whose last event is older than this are "
+                                "deleted (securely: the freed pages are zeroed)", examples=[90])

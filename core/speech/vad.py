@@ -149,6 +149,7 @@ class SegmenterConfig:
     hangover_ms: int = 700  # continuous silence that closes it
     max_utterance_ms: int = 20000  # a monologue is cut here and decoded
     no_input_ms: int = 8000  # silence after arming before NoInput fires
+    pause_ms: int = 300  # silence after which what was said may already be a whole turn (0: never)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,11 +165,19 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechPaused:
+    """The caller has been silent for pause_ms: the turn may be over (see Segmenter.end_at_pause)."""
+
+    start_ms: int
+    end_ms: int  # where the speech stopped
+
+
+@dataclass(frozen=True, slots=True)
 class NoInput:
     at_ms: int
 
 
-SegmentEvent = SpeechStarted | SpeechEnded | NoInput
+SegmentEvent = SpeechStarted | SpeechEnded | SpeechPaused | NoInput
 
 
 class Segmenter:
@@ -199,6 +208,13 @@ class Segmenter:
             return self._in_speech(speech, ms)
         return self._idle(speech, ms)
 
+    def end_at_pause(self, pause: SpeechPaused) -> list[SegmentEvent]:
+        """Close the utterance where `pause` says the speech stopped, if the caller is still
+        silent since then (the words so far made a whole turn); otherwise nothing."""
+        if not self.in_speech or self.now_ms - self._run_ms != pause.end_ms or self._run_ms < self.config.pause_ms:
+            return []
+        return self._close(pause.end_ms, "early")
+
     def flush(self) -> list[SegmentEvent]:
         """End of audio: close an open utterance."""
         if not self.in_speech:
@@ -226,6 +242,8 @@ class Segmenter:
         self._run_ms = 0 if speech else self._run_ms + ms
         if self._run_ms >= self.config.hangover_ms:
             return self._close(self.now_ms - self._run_ms, "silence")
+        if self.config.pause_ms and self._run_ms - ms < self.config.pause_ms <= self._run_ms:
+            return [SpeechPaused(self._start_ms, self.now_ms - self._run_ms)]
         if self.now_ms - self._start_ms >= self.config.max_utterance_ms:
             return self._close(self.now_ms, "max_length")
         return []

@@ -84,7 +84,7 @@ def changed(name: str, value) -> dict:
 @example(ANSWERS)
 @example(changed("bridges", [{"name": "warmline:old"}]))  # b["id"]: KeyError
 @example(changed("app", {"channel_ids": [[]]}))  # set() of a list: unhashable
-@example(changed("app", None))  # None.get: AttributeError
+@example(changed("app", None))  # None.get: AttributeError (now read as 404: nobody to settle)
 @example(changed("bridges", [{"id": "B9", "name": None}]))  # None.endswith: AttributeError
 @example(changed("app", {"channel_ids": ["C1", None]}))  # sorted(): None < str, TypeError
 @example(changed("C2", ["C2"]))  # _ours(list): AttributeError in the orphan's hand-on

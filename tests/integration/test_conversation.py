@@ -8,6 +8,7 @@ import pytest
 from warmline.ari_app.scripted import Journals, converse
 from warmline.ari_app.simulate import CallerSimulator
 from warmline.calls.store import EventStore
+from warmline.catalog import EVENT_KINDS
 from warmline.crm.seed import DEMO_CALLER
 
 from .conftest import PbxObserver, of, running_app, wait_until_empty
@@ -20,7 +21,7 @@ async def call_with(sandbox, ari, kit, voices, tmp_path, script, *, no_input_ms:
     from warmline.speech.services import build_services
 
     services = build_services(settings.vad, settings.stt)
-    journals, store = Journals(), EventStore(tmp_path / "events.sqlite3")
+    journals, store = Journals(), EventStore(tmp_path / "events.sqlite3", EVENT_KINDS)
     try:
         async with running_app(settings, kit.sessions(services), [journals, store.record]), \
                 CallerSimulator(ari) as sim, PbxObserver(ari) as pbx:

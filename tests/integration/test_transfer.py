@@ -15,6 +15,7 @@ from warmline.ari_app.scripted import Journals, converse
 from warmline.ari_app.simulate import CallerSimulator
 from warmline.ari_app.talk import Talk
 from warmline.calls.store import EventStore
+from warmline.catalog import EVENT_KINDS
 from warmline.handoff.payload import load_payload
 from warmline.handoff.routing import Producer
 from warmline.speech.services import build_services
@@ -69,7 +70,7 @@ async def transfer_call(sandbox, ari, kit, voices, tmp_path, producers, *, scrip
                                                           "accept_timeout_s": 3.0, **handoff})
     settings = sandbox.settings.model_copy(update={"handoff": handoff})
     services = build_services(settings.vad, settings.stt)
-    journals, store = Journals(), EventStore(tmp_path / "events.sqlite3")
+    journals, store = Journals(), EventStore(tmp_path / "events.sqlite3", EVENT_KINDS)
     try:
         async with AmiLog(sandbox.state) as ami, running_app(settings, kit.sessions(services),
                                                               [journals, store.record]) as app, \

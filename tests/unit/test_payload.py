@@ -11,7 +11,8 @@ from warmline.calls.events import (
     PromptEnded,
     PromptStarted,
 )
-from warmline.calls.store import EventStore, _event_types
+from warmline.calls.store import EventStore
+from warmline.catalog import EVENT_KINDS
 from warmline.dialog.events import (
     ActionTaken,
     CallerTurn,
@@ -244,8 +245,7 @@ def test_parse_errors_are_one_line(name, text, names):
 
 
 def test_stored_before_dial_and_read_back(tmp_path):
-    assert "HandoffPrepared" in _event_types()  # the store finds the event once the module is imported
-    store = EventStore(tmp_path / "e.sqlite3")
+    store = EventStore(tmp_path / "e.sqlite3", EVENT_KINDS)
     journal = CallJournal(CALL, [store.record])
     for event in call():
         journal.emit(event)
@@ -256,14 +256,14 @@ def test_stored_before_dial_and_read_back(tmp_path):
     journal.emit(CallEnded(call_id=CALL, reason="handed_to_service"))
     store.close()
 
-    reopened = EventStore(tmp_path / "e.sqlite3")  # a fresh reader: what a console or audit would see
+    reopened = EventStore(tmp_path / "e.sqlite3", EVENT_KINDS)  # a fresh reader: what a console or audit would see
     assert [type(e) for e in reopened.events(CALL)].count(HandoffPrepared) == 1
     assert load_payload(reopened, CALL) == payload == load_payload_from(journal)
     assert load_payload(reopened, "no-such-call") is None
 
 
 def test_the_latest_payload_wins(tmp_path):
-    store = EventStore(tmp_path / "e.sqlite3")
+    store = EventStore(tmp_path / "e.sqlite3", EVENT_KINDS)
     journal = CallJournal(CALL, [store.record])
     for event in call():
         journal.emit(event)

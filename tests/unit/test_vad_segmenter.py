@@ -6,6 +6,7 @@ from warmline.speech.vad import (
     Segmenter,
     SegmenterConfig,
     SpeechEnded,
+    SpeechPaused,
     SpeechStarted,
 )
 
@@ -85,3 +86,35 @@ def test_no_input_timer_pauses_while_warmline_speaks_and_keys_reset_it(script, e
         else:
             fired += [e.at_ms for e in seg.push(20, False) if isinstance(e, NoInput)]
     assert fired == expected_at
+
+
+PAUSING = SegmenterConfig(start_ms=60, hangover_ms=200, max_utterance_ms=1000, no_input_ms=5000, pause_ms=80)
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    # a pause of pause_ms is announced once, then the hang-over closes as before
+    ("SSSS" + "." * 10, [SpeechStarted(0), SpeechPaused(0, 80), SpeechEnded(0, 80, "silence")]),
+    # a shorter gap announces nothing; each pause in one utterance is announced
+    ("SSSS..SSSS....SSSS" + "." * 10,
+     [SpeechStarted(0), SpeechPaused(0, 200), SpeechPaused(0, 360), SpeechEnded(0, 360, "silence")]),
+], ids=["one-pause", "pauses"])
+def test_a_pause_is_announced_before_the_hang_over(pattern, expected):
+    assert run(pattern, PAUSING) == expected
+
+
+@pytest.mark.parametrize(("after_pause", "ends"), [
+    ("", True),  # still silent: the turn ends where the speech stopped
+    ("..", True),
+    ("S", False),  # the caller went on: the pause is moot
+    ("S....", False),  # ... even if silent again (a new pause will be announced)
+], ids=["at-once", "later", "went-on", "went-on-then-silent"])
+def test_ending_at_a_pause_only_while_the_caller_is_still_silent(after_pause, ends):
+    seg = Segmenter(PAUSING)
+    events = [e for symbol in "SSSS...." for e in seg.push(20, symbol == "S")]
+    pause = events[-1]
+    assert pause == SpeechPaused(0, 80)
+    for symbol in after_pause:
+        seg.push(20, symbol == "S")
+    closed = seg.end_at_pause(pause)
+    assert closed == ([SpeechEnded(0, 80, "early")] if ends else [])
+    assert seg.in_speech is not ends

@@ -70,6 +70,11 @@ class SttPool:
         text = await self.run(self.engine.transcribe, audio, self.rate)
         return self._record(text, len(audio) / self.rate, time.perf_counter() - started)
 
+    @property
+    def has_idle_worker(self) -> bool:
+        """A decode started now would run at once (nobody waits for a worker)."""
+        return not self._slots.locked() and self.metrics.waiting == 0
+
     def open_stream(self) -> "LiveDecode":
         """Feed an utterance while it is spoken (streaming engines); finish() returns its text."""
         if not self.engine.streaming:
