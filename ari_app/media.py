@@ -90,6 +90,7 @@ class WebSocketLeg(_QueuedLeg):
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task | None = None
         self.started = asyncio.Event()
+        self.bad_frames = 0
 
     async def open(self) -> None:
         created = await self._create(
@@ -111,7 +112,7 @@ class WebSocketLeg(_QueuedLeg):
         try:
             async for msg in self._ws:
                 if msg.type == aiohttp.WSMsgType.BINARY:
-                    self._put(AudioChunk(SLIN16, msg.data))
+                    self._frame(msg.data)
                 elif msg.type == aiohttp.WSMsgType.TEXT:
                     self._control(msg.data)
                 elif msg.type == aiohttp.WSMsgType.ERROR:
@@ -119,6 +120,14 @@ class WebSocketLeg(_QueuedLeg):
                     break
         finally:
             self._end()
+
+    def _frame(self, data: bytes) -> None:
+        try:
+            self._put(AudioChunk(SLIN16, data))
+        except AudioFormatError as exc:  # half a sample: skip the frame, not the rest of the call
+            self.bad_frames += 1
+            if self.bad_frames == 1:
+                log.warning("ignoring a malformed media frame: %s", exc)
 
     def _control(self, text: str) -> None:
         command = text.split(" ", 1)[0]
