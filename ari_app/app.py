@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import logging
 import random
 from collections.abc import Iterable
@@ -13,9 +12,10 @@ from typing import Any
 import aiohttp
 from warmline.ari_app.call import CallHandler
 from warmline.ari_app.channels import Channels, subject
-from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
+from warmline.ari_app.client import STRINGS, AriClient, AriError, AriUnreachable, ari_object, ari_objects, auth_header
 from warmline.ari_app.console import ConsolePush
 from warmline.ari_app.context import AppContext
+from warmline.ari_app.events import parse_event
 from warmline.ari_app.lease import AppTaken, Lease
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.ari_app.talk import Talk
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MEDIA_CHANNEL_PREFIXES = ("WebSocket/", "UnicastRTP/", "Snoop/")  # channels Warmline makes for itself
 SHUTDOWN_GRACE_S = 5.0
+BRIDGE_FIELDS = {"id": str, "name": str, "channels": STRINGS}  # what reconciliation reads of a bridge
 
 
 class Backoff:
@@ -138,10 +139,19 @@ class StasisApp:
             msg = recv.result()
             if msg.type != aiohttp.WSMsgType.TEXT or self.displaced:
                 return  # closed or error: reconnect
-            try:
-                self.dispatch(json.loads(msg.data))
-            except Exception:  # one bad event must not take the app down
-                log.exception("could not handle an ARI event")
+            self.on_message(msg.data)
+
+    def on_message(self, data: str) -> None:
+        """One text message of the events websocket; a malformed event is skipped in one line."""
+        try:
+            event = parse_event(data)
+        except PbxError as exc:
+            log.warning("%s", exc)
+            return
+        try:
+            self.dispatch(event)
+        except Exception:  # one bad event must not take the app down
+            log.exception("could not handle an ARI event")
 
     async def _shutdown_calls(self) -> None:
         calls = self.channels.owners(CallHandler)
@@ -164,10 +174,12 @@ class StasisApp:
             self._on_new_channel(event.get("channel") or {})
 
     def _on_new_channel(self, channel: dict[str, Any]) -> None:
+        if not channel.get("id"):
+            return
         if _ours(channel):
-            log.warning("hanging up a media channel no call owns", extra={"channel": channel.get("id")})
+            log.warning("hanging up a media channel no call owns", extra={"channel": channel["id"]})
             self._spawn(self.client.delete(f"/channels/{channel['id']}", missing_ok=True), f"stray-{channel['id']}")
-        elif channel.get("id"):
+        else:
             self.start_call(channel)
 
     def start_call(self, channel: dict[str, Any]) -> CallHandler:
@@ -195,12 +207,14 @@ class StasisApp:
         media channels and bridges are removed.
         """
         # 404: the app is not registered (no serve has held it since Asterisk started): nobody to settle
-        app = await self.client.get(f"/applications/{self.settings.ari.app}", missing_ok=True) or {}
+        path = f"/applications/{self.settings.ari.app}"
+        answer = await self.client.get(path, missing_ok=True)
+        app = {} if answer is None else ari_object(answer, path, {"channel_ids": STRINGS})
         present = set(app.get("channel_ids", []))
         for handler in self.channels.owners(CallHandler):
             if handler.channel_id not in present:
                 handler.on_caller_gone("pbx_lost")
-        bridges = await self.client.get("/bridges")
+        bridges = ari_objects(await self.client.get("/bridges"), "/bridges", BRIDGE_FIELDS, required=("id",))
         await self._reconcile_talks(bridges, present)
         # stranded callers first, all at once: each waits in silence until handed on
         orphans = sorted(present - self.channels.ids())
@@ -212,9 +226,9 @@ class StasisApp:
 
     async def _stop_playback(self, channel_id: str) -> None:
         """A prompt still playing to a stranded caller would hold the hand-on until its end."""
-        playing = await self.client.get(f"/channels/{channel_id}/variable", missing_ok=True,
-                                        params={"variable": PLAYBACK_VARIABLE})
-        if playback_id := (playing or {}).get("value"):
+        path = f"/channels/{channel_id}/variable"
+        playing = await self.client.get(path, missing_ok=True, params={"variable": PLAYBACK_VARIABLE})
+        if playback_id := ari_object(playing or {}, path, {"value": str}).get("value"):
             await self.client.delete(f"/playbacks/{playback_id}", missing_ok=True)
 
     async def _remove_bridge(self, bridge_id: str) -> None:
@@ -234,9 +248,11 @@ class StasisApp:
                 await _each(Talk(self.ctx, bridge["id"], members).end(), "bridge", bridge["id"])
 
     async def _settle_orphan(self, channel_id: str) -> None:
-        channel = await self.client.get(f"/channels/{channel_id}", missing_ok=True)
+        path = f"/channels/{channel_id}"
+        channel = await self.client.get(path, missing_ok=True)
         if channel is None:
             return
+        ari_object(channel, path, {"id": str, "name": str})
         if _ours(channel):
             await self.client.delete(f"/channels/{channel_id}", missing_ok=True)
             return

@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from warmline.ari_app.client import AriClient
+from warmline.ari_app.client import AriClient, ari_object
 from warmline.errors import PbxError
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Lease:
 
     async def read(self) -> str:
         got = await self.client.get("/asterisk/variable", params={"variable": self.variable})
-        return (got or {}).get("value", "") or ""
+        return ari_object(got or {}, "/asterisk/variable", {"value": str}).get("value", "") or ""
 
     async def renew(self) -> None:
         self.beats += 1

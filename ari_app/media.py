@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 import aiohttp
-from warmline.ari_app.client import AriClient
+from warmline.ari_app.client import AriClient, ari_object
 from warmline.errors import AudioFormatError
 from warmline.speech.audio import SLIN16, AudioChunk
 from warmline.speech.rtp import RtpError, RtpPacket, SequenceTracker
@@ -90,12 +90,16 @@ class WebSocketLeg(_QueuedLeg):
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task | None = None
         self.started = asyncio.Event()
+        self.bad_frames = 0
 
     async def open(self) -> None:
         created = await self._create(
             transport="websocket", encapsulation="none", connection_type="server", external_host="INCOMING"
         )
-        connection_id = (created.get("channelvars") or {}).get("MEDIA_WEBSOCKET_CONNECTION_ID")
+        path = "/channels/externalMedia"
+        variables = ari_object(created, path, {"channelvars": dict}, method="POST").get("channelvars") or {}
+        connection_id = ari_object(variables, path, {"MEDIA_WEBSOCKET_CONNECTION_ID": str},
+                                   method="POST").get("MEDIA_WEBSOCKET_CONNECTION_ID")
         if not connection_id:
             raise AudioFormatError("externalMedia returned no MEDIA_WEBSOCKET_CONNECTION_ID (is chan_websocket loaded?)")
         self._ws = await self.client.http.ws_connect(
@@ -108,7 +112,7 @@ class WebSocketLeg(_QueuedLeg):
         try:
             async for msg in self._ws:
                 if msg.type == aiohttp.WSMsgType.BINARY:
-                    self._put(AudioChunk(SLIN16, msg.data))
+                    self._frame(msg.data)
                 elif msg.type == aiohttp.WSMsgType.TEXT:
                     self._control(msg.data)
                 elif msg.type == aiohttp.WSMsgType.ERROR:
@@ -116,6 +120,14 @@ class WebSocketLeg(_QueuedLeg):
                     break
         finally:
             self._end()
+
+    def _frame(self, data: bytes) -> None:
+        try:
+            self._put(AudioChunk(SLIN16, data))
+        except AudioFormatError as exc:  # half a sample: skip the frame, not the rest of the call
+            self.bad_frames += 1
+            if self.bad_frames == 1:
+                log.warning("ignoring a malformed media frame: %s", exc)
 
     def _control(self, text: str) -> None:
         command = text.split(" ", 1)[0]

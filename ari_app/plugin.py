@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import aiohttp
 from warmline.ari_app.ami import AmiError, ami_login_check
 from warmline.ari_app.app import StasisApp
-from warmline.ari_app.client import AriClient, AriError, AriUnreachable, auth_header
+from warmline.ari_app.client import AriClient, AriError, AriUnreachable, ari_object, auth_header
 from warmline.ari_app.lease import Lease, is_alive
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.ari_app.watchdog import watch
@@ -98,7 +98,8 @@ def missing_password(settings: AsteriskSettings) -> str | None:
 
 async def _check_ari(client: AriClient) -> CheckResult:
     try:
-        info = await client.get("/asterisk/info")
+        info = ari_object(await client.get("/asterisk/info"), "/asterisk/info", {"system": dict})
+        ari_object(info.get("system") or {}, "/asterisk/info", {"version": str})
     except AriUnreachable:
         return CheckResult("ari", False, f"Asterisk unreachable at {client.base}: is it running? check ari.url")
     except AriError as exc:

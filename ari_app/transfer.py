@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from warmline.ari_app.client import AriError
+from warmline.ari_app.client import AriError, ari_object
 from warmline.ari_app.context import AppContext
 from warmline.ari_app.presence import availability, state_device
 from warmline.ari_app.talk import Talk
@@ -153,11 +153,12 @@ class AttendedTransfer:
         device = state_device(producer)
         try:
             if device:
-                state = (await self.client.get(f"/deviceStates/{quote(device, safe='')}")).get("state", "UNKNOWN")
+                path = f"/deviceStates/{quote(device, safe='')}"
+                state = ari_object(await self.client.get(path), path, {"state": str}).get("state", "UNKNOWN")
             if producer.dnd:  # AstDB, read through the caller's channel: ARI has no AstDB resource
-                got = await self.client.get(f"/channels/{self.caller}/variable",
-                                            params={"variable": f"DB({producer.dnd})"})
-                dnd = bool((got or {}).get("value"))
+                path = f"/channels/{self.caller}/variable"
+                got = await self.client.get(path, params={"variable": f"DB({producer.dnd})"})
+                dnd = bool(ari_object(got or {}, path, {"value": str}).get("value"))
         except AriError as exc:
             log.warning("availability of %s unknown: %s", producer.name, exc)
         return availability(state, dnd)

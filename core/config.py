@@ -20,7 +20,7 @@ from pydantic_settings import (
 )
 from warmline.crm.settings import CrmSettings
 from warmline.dialog.settings import DialogSettings
-from warmline.errors import ConfigError, PluginError
+from warmline.errors import ConfigError, PluginError, shown_key
 from warmline.handoff.settings import HandoffSettings
 from warmline.nlu.policy import NluSettings
 from warmline.speech.settings import (
@@ -142,6 +142,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc} — fix the syntax at that line") from None
+    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
+        raise ConfigError(f"{path}: arrays or inline tables nested too deeply to read — flatten them") from None
 
 
 def _explain(exc: ValidationError, source: Path | None, model: type[Settings]) -> str:
@@ -152,7 +154,7 @@ def _explain(exc: ValidationError, source: Path | None, model: type[Settings]) -
 
 def _explain_one(err: dict[str, Any], root: type[Settings]) -> str:
     loc = [str(part) for part in err["loc"]]
-    key = ".".join(loc)
+    key = ".".join(shown_key(part) for part in loc)
     env_name = ENV_PREFIX + "__".join(part.upper() for part in loc)
     origin = f" (from {env_name})" if env_name in os.environ else ""
     if err["type"] == "extra_forbidden":

@@ -28,8 +28,11 @@ def read_wav(path: Path) -> tuple[AudioFormat, bytes]:
         raise AudioFormatError(f"{path}: a folder, not a WAV file: pass the files, e.g. {path}/*.wav") from None
     except PermissionError:
         raise AudioFormatError(f"{path}: not readable: fix its permissions") from None
-    except (wave.Error, EOFError) as exc:
-        raise AudioFormatError(f"{path}: not a PCM WAV file ({exc}); convert it: "
+    except (wave.Error, EOFError, RuntimeError) as exc:  # wave's chunk reader raises a bare
+        # RuntimeError for a chunk that claims more bytes than its RIFF container holds
+        reason = str(exc) or ("a chunk is longer than the file says" if isinstance(exc, RuntimeError)
+                              else "the file ends early")
+        raise AudioFormatError(f"{path}: not a PCM WAV file ({reason}); convert it: "
                                f"sox {path} -r 8000 -c 1 -b 16 out.wav") from None
     if rate not in ACCEPTED_RATES or width != 2 or channels != 1:
         raise AudioFormatError(f"{path}: {rate} Hz, {width * 8}-bit, {channels} channel(s); Warmline takes 8 or "

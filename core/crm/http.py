@@ -71,18 +71,14 @@ class HttpCrm:
                 if not 200 <= resp.status < 300:  # the body is never echoed: it may hold personal data
                     raise CrmError(f"agency system answered HTTP {resp.status} to {op} ({method} {path}); check "
                                    f"[crm.http] endpoints.{op}, base_url and the token in ${self.settings.token_env}")
-                text = await resp.text()
+                body, charset = await resp.read(), resp.charset
         except TimeoutError:
             raise CrmUnavailable(f"CRM did not answer {op} within {self.timeout_s:g} s; check [crm.http] base_url "
                                  "is reachable or raise [crm] timeout_s") from None
         except aiohttp.ClientError as exc:
             raise CrmUnavailable(f"agency system unreachable for {op} ({type(exc).__name__}); "
                                  "check [crm.http] base_url") from None
-        try:
-            return _unwrap(json.loads(text)) if text.strip() else None
-        except ValueError:
-            raise CrmError(f"agency system answered {op} with something other than JSON; "
-                           f"check [crm.http] endpoints.{op}") from None
+        return _decode(op, body, charset)
 
     def _record(self, op: str, kind: str, model: type[R], raw: Any) -> R:
         """A remote record renamed by the field map, its other fields dropped, then validated."""
@@ -203,6 +199,25 @@ class HttpCrm:
 
     async def close(self) -> None:
         await self._session.close()
+
+
+def _decode(op: str, body: bytes, charset: str | None) -> Any:
+    """The JSON of an answer's body (UTF-8 unless the answer names its charset); None if empty."""
+    try:
+        text = body.decode(charset or "utf-8")
+    except (LookupError, UnicodeDecodeError):  # an unknown charset, or bytes that are not in it
+        raise CrmError(f"agency system answered {op} with text that is not valid {charset or 'UTF-8'}; "
+                       f"check [crm.http] endpoints.{op} answers JSON") from None
+    if not text.strip():
+        return None
+    try:
+        return _unwrap(json.loads(text))
+    except ValueError:
+        raise CrmError(f"agency system answered {op} with something other than JSON; "
+                       f"check [crm.http] endpoints.{op}") from None
+    except RecursionError:
+        raise CrmError(f"agency system answered {op} with JSON nested too deeply to read; "
+                       f"check [crm.http] endpoints.{op}") from None
 
 
 def _unwrap(raw: Any) -> Any:

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 from warmline.dialog.triggers import TriggerSettings
-from warmline.errors import WarmlineError
+from warmline.errors import WarmlineError, shown_key
 from warmline.nlu.taxonomy import CONTAIN, INTENTS
 
 
@@ -147,17 +147,23 @@ def _step(item: Any, index: int) -> dict:
         options = options or {}
     else:
         raise ValueError(f"step {index + 1} must be a step name or `name: {{options}}`")
+    if not isinstance(name, str):  # `- 5: {}` or `- null: {}`
+        raise ValueError(f"step {index + 1} must be a step name or `name: {{options}}`, not {name!r}")
     if name not in STEP_OPTIONS:
         raise ValueError(f"unknown step {name!r}{_did_you_mean(name, STEP_OPTIONS)}; steps: {', '.join(STEP_OPTIONS)}")
     if not isinstance(options, dict):
         raise ValueError(f"options of step {name} must be a mapping")
     allowed = STEP_OPTIONS[name][0]
     if extra := set(options) - allowed:
-        raise ValueError(f"step {name} takes no option {', '.join(sorted(extra))}"
+        raise ValueError(f"step {name} takes no option {', '.join(sorted(map(repr, extra)))}"
                          + (f" (it takes: {', '.join(sorted(allowed))})" if allowed else ""))
     if name == "say" and not options.get("prompt"):
         raise ValueError("step say needs `prompt: <catalog key>`")
-    if bad := set(options.get("fields") or ()) - FIELD_CHOICES.get(name, set()):
+    fields = options.get("fields")
+    if fields is not None and not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
+        raise ValueError(f"step {name}: fields must be a list of field names, e.g. "
+                         f"fields: [{', '.join(sorted(FIELD_CHOICES[name]))}]")
+    if bad := set(fields or ()) - FIELD_CHOICES.get(name, set()):
         raise ValueError(f"step {name} cannot handle field(s) {', '.join(sorted(bad))}; "
                          f"choose from {', '.join(sorted(FIELD_CHOICES[name]))}")
     return {"name": name, "options": options}
@@ -185,15 +191,24 @@ def load_flows(path: Path, catalog_keys: set[str] | None = None) -> Flows:
         raise FlowError(f"flow file {path} is not readable: fix its permissions") from None
     except UnicodeDecodeError as exc:
         raise FlowError(f"{path}: not UTF-8 text (byte {exc.start}): save the flow file as UTF-8") from None
+    except yaml.reader.ReaderError as exc:  # its str() is two lines
+        raise FlowError(f"{path}: character {exc.character!r} at position {exc.position} is not allowed in YAML; "
+                        "remove it") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise FlowError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix that line") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise FlowError(f"{path}{where}: not valid YAML ({problem}); fix that line") from None
+    except ValueError as exc:  # a scalar YAML resolves but cannot build: 2001-02-30, !!int x
+        raise FlowError(f"{path}: a value YAML cannot read ({' '.join(str(exc).split())}); "
+                        "fix it or quote it as a string") from None
+    except RecursionError:
+        raise FlowError(f"{path}: nested too deeply to read; a flow file needs only a few levels") from None
     try:
         flows = Flows.model_validate(raw if isinstance(raw, dict) else {})
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "top level"
+        where = ".".join(shown_key(p) for p in err["loc"]) or "top level"
         raise FlowError(f"{path}: {where}: {err['msg'].removeprefix('Value error, ')}") from None
     if catalog_keys is not None and (missing := sorted(flows.prompt_keys() - catalog_keys)):
         raise FlowError(f"{path}: prompt(s) {', '.join(missing)} are not in the prompt catalog; "

@@ -5,11 +5,13 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from warmline.errors import AudioFormatError
+
 _HEADER = struct.Struct("!BBHII")
 
 
-class RtpError(ValueError):
-    """A datagram that is not a usable RTP packet."""
+class RtpError(AudioFormatError):
+    """A datagram that is not a usable RTP packet (the media stage's error type)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,9 @@ class RtpPacket:
             (words,) = struct.unpack_from("!H", datagram, offset + 2)
             offset += 4 + 4 * words
         end = len(datagram)
-        if first & 0x20:  # padding: the last byte counts the padding bytes
+        if first & 0x20:  # padding: the last byte counts the padding bytes, itself included
+            if datagram[-1] == 0:
+                raise RtpError("RTP padding flag set with a padding count of 0 (the count includes itself)")
             end -= datagram[-1]
         if offset > end:
             raise RtpError("RTP header, extension or padding longer than the datagram")
