@@ -24,6 +24,7 @@ from warmline.speech.stt import SttError
 
 Window = Literal["fit", "30s"]
 FIT_PAD_S = 1.0  # silence after the utterance, in the fitted window
+FIT_MIN_S = 10.0  # shorter windows lose a short turn's first word on real phone audio ("Much 5th 1980")
 FRAMES_PER_S = 100  # Whisper's mel frames
 MAX_FRAMES = 3000  # its 30 s window
 TOKENS_PER_S = 6  # more than anyone says: a bound on the output, against repetition loops
@@ -92,7 +93,7 @@ class WhisperEngine:
         import ctranslate2
 
         seconds = audio.shape[0] / rate
-        frames = int((seconds + FIT_PAD_S) * FRAMES_PER_S)
+        frames = int(max(seconds + FIT_PAD_S, FIT_MIN_S) * FRAMES_PER_S)
         frames += frames % 2  # the encoder's stride-2 convolution
         features = self.model.feature_extractor(audio)[:, :frames]
         features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
