@@ -389,7 +389,7 @@ class SipPhone:
         """The codec the PBX negotiated on the caller's channel (ulaw / alaw)."""
         reply = await client.get(f"/channels/{self.channel_id}/variable",
                                  params={"variable": "CHANNEL(audionativeformat)"})
-        return reply["value"]
+        return reply["value"].strip("()")  # Asterisk writes a format list: (ulaw)
 
 
 # --- a conversation -------------------------------------------------------------------------------
