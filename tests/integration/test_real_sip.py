@@ -123,6 +123,9 @@ async def test_a_slow_caller_is_heard_out_not_taken_for_silence(sandbox, ari, ki
     events, ami, phone = await sip_call(sandbox, ari, kit, tmp_path,
                                         [("how_can_i_help", f"wait:2.5|slow:{ASK_FOR_A_PERSON}")],
                                         codec="PCMU", no_input_ms=4000)
+    [question] = [e for e in of(events, "PromptEnded") if e.prompt.startswith("how_can_i_help")]
+    [heard] = of(events, "CallerUtterance")
+    assert heard.at - question.at > 4.0, "the premise: the answer is only in after the no-input deadline"
     assert not [e for e in of(events, "PromptStarted") if e.prompt.startswith("still_there")]
     [decided] = of(events, "EscalationDecided")
     assert decided.reason != "no_input"
@@ -139,6 +142,9 @@ async def test_words_said_over_the_greeting_answer_the_open_question(sandbox, ar
     ], codec=codec)
     [greeting] = [e for e in of(events, "PromptEnded") if e.prompt.startswith("greeting")]
     assert greeting.outcome == "finished"  # the AI disclosure is played whole, even over speech
+    [media] = of(events, "MediaConnected")
+    heard = of(events, "CallerUtterance")[0]
+    assert media.at + heard.end_ms / 1000 < greeting.at, "the premise: the caller spoke over the greeting"
     asked = [e.prompt.split()[0] for e in of(events, "PromptStarted")]
     assert "how_can_i_help" not in asked, asked  # the caller had already said it
     assert asked[asked.index("greeting") + 1] == "verify_policy"  # answered: verification for the balance
