@@ -9,8 +9,8 @@ SIPp plays a scenario written here for the call. What it says is fixed when the 
 written (the phrases of the script, synthesised by flite at 8 kHz and encoded to the call's law
 by sox), but *when* it says them is the test's: the scenario waits on SIPp's 3PCC control
 socket, which this module serves. The phone reports `answered`, then `ready` after each thing it
-did, and `bye` (the PBX hung up) or `hungup` (it did) at the end; the test sends `say N`,
-`keys N` or `hangup`. Between phrases the phone streams silence, as a real phone does, so the
+did, and at the end `bye` (the PBX hung up), `hungup` (it did) or `refused` (its INVITE got no
+200); the test sends `say N`, `keys N` or `hangup`. Between phrases the phone streams silence, as a real phone does, so the
 PBX and Warmline always hear a continuous stream.
 
 Control messages are SIP-like text blocks carrying the call's Call-ID, ended by ESC (0x1b), as
@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -163,6 +164,9 @@ def scenario(codec: str, caller: str, phrases: list[Rendered], keys: list[str], 
            '  <recv response="100" optional="true"/>\n',
            '  <recv response="180" optional="true"/>\n',
            '  <recv response="183" optional="true"/>\n',
+           # challenged again, or forbidden: this phone is not let in
+           '  <recv response="401" optional="true" next="refused"/>\n',
+           '  <recv response="403" optional="true" next="refused"/>\n',
            '  <recv response="200" rrs="true"/>\n',
            f'  <send>{_cdata(ack)}</send>\n',
            silence_loop,
@@ -193,6 +197,10 @@ def scenario(codec: str, caller: str, phrases: list[Rendered], keys: list[str], 
             xml.append('  <recv response="200"/>\n')
             xml.append('  <pause milliseconds="200"/>\n')
         xml.append(_then_wait(f"ready keys{i}"))
+    xml.append('  <label id="refused"/>\n')
+    xml.append(f'  <send>{_cdata(ack_401)}</send>\n')
+    xml.append(_cmd("refused"))
+    xml.append('  <nop next="end"/>\n')
     xml.append('  <label id="hangup"/>\n')
     xml.append('  <nop><action><exec rtp_stream="pause"/></action></nop>\n')
     xml.append(f'  <send retrans="500">{_cdata(bye)}</send>\n')
@@ -230,7 +238,9 @@ class SipPhone:
     """
 
     def __init__(self, state: dict, folder: Path, *, codec: str = "PCMU", says: Iterable[str] = (),
-                 keys: Iterable[str] = (), caller_number: str | None = None) -> None:
+                 keys: Iterable[str] = (), caller_number: str | None = None, from_port: int | None = None,
+                 password: str | None = None) -> None:
+        """from_port and password: only to prove the PBX refuses a phone that is not the caller's."""
         if codec not in CODECS:
             raise ValueError(f"codec {codec!r}: use PCMU or PCMA")
         self.state, self.codec = state, codec
@@ -238,6 +248,7 @@ class SipPhone:
         self.says = list(dict.fromkeys(says))
         self.keys_list = list(dict.fromkeys(keys))
         self.caller_number = caller_number or f"617555{random.randrange(10**4):04d}"
+        self.from_port, self.password = from_port, password
         self.channel_id: str | None = None
         self.sip_call_id: str | None = None
         self.log = PhoneLog()
@@ -270,9 +281,9 @@ class SipPhone:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         twin_port = self._server.sockets[0].getsockname()[1]
         cmd = ["sipp", f"127.0.0.1:{self.state['sip_port']}", "-sf", str(xml), "-m", "1", "-nostdin",
-               "-i", caller["host"], "-p", str(caller["port"]), "-t", "u1",
+               "-i", caller["host"], "-p", str(self.from_port or caller["port"]), "-t", "u1",
                "-mi", "127.0.0.1", "-mp", str(free_udp_port()),
-               "-s", caller["extension"], "-au", caller["username"], "-ap", caller["password"],
+               "-s", caller["extension"], "-au", caller["username"], "-ap", self.password or caller["password"],
                "-3pcc", f"127.0.0.1:{twin_port}", "-timeout", "300s", "-timeout_error",
                "-trace_err", "-error_file", str(self.folder / "errors.log"),
                "-trace_msg", "-message_file", str(self.folder / "messages.log"),
@@ -354,7 +365,9 @@ class SipPhone:
 
     async def answered(self, timeout: float = 15) -> str:
         """Once Warmline has answered: the caller channel's id on the PBX."""
-        await self.wait_event(lambda e: e == "answered", timeout, "the call was not answered")
+        if await self.wait_event(lambda e: e in ("answered", "refused"), timeout,
+                                 "the call was not answered") == "refused":
+            raise AssertionError(f"the PBX refused the call: {self.responses()}")
         await self._until(self._known.wait(), 10, "Warmline reported no CallStarted for this caller")
         return self.channel_id
 
@@ -384,6 +397,11 @@ class SipPhone:
         await self._until(self._proc.wait(), timeout, "SIPp did not exit")
         self.returncode = self._proc.returncode
         return self.returncode
+
+    def responses(self) -> list[int]:
+        """The status codes of the SIP responses the phone received, in order."""
+        text = (self.folder / "messages.log").read_text(errors="replace")
+        return [int(code) for code in re.findall(r"^SIP/2\.0 (\d{3}) ", text, re.M)]
 
     async def pbx_codec(self, client) -> str:
         """The codec the PBX negotiated on the caller's channel (ulaw / alaw)."""
