@@ -10,8 +10,9 @@ written (the phrases of the script, synthesised by flite at 8 kHz and encoded to
 by sox), but *when* it says them is the test's: the scenario waits on SIPp's 3PCC control
 socket, which this module serves. The phone reports `answered`, then `ready` after each thing it
 did, and at the end `bye` (the PBX hung up), `hungup` (it did) or `refused` (its INVITE got no
-200); the test sends `say N`, `keys N` or `hangup`. Between phrases the phone streams silence, as a real phone does, so the
-PBX and Warmline always hear a continuous stream.
+200); the test sends `say N`, `keys N` or `hangup`. Between phrases the phone streams silence,
+as a real phone does, so the PBX and Warmline always hear a continuous stream. (What the PBX
+sends back reaches SIPp's media port and is not listened to.)
 
 Control messages are SIP-like text blocks carrying the call's Call-ID, ended by ESC (0x1b), as
 SIPp's twin-socket protocol has them.
