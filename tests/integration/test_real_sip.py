@@ -57,7 +57,8 @@ async def test_only_the_callers_port_with_its_credentials_gets_a_call_in(sandbox
 async def sip_call(sandbox, ari, kit, tmp_path, script, *, codec: str, producers=(), no_input_ms: int = 8000,
                    during=None, **handoff):
     """One call from the SIP phone playing `script`; `during(phone, journals, ami, app)` acts meanwhile.
-    Returns the call's events (as the journal had them, checked against the store) and the AMI log."""
+    Returns the call's events (as the journal had them, checked against the store), the AMI log
+    and the phone."""
     need_sipp()
     vad = sandbox.settings.vad.model_copy(update={"no_input_ms": no_input_ms})
     handoff = sandbox.settings.handoff.model_copy(update={"producers": tuple(producers), "ring_timeout_s": 6,
@@ -78,9 +79,12 @@ async def sip_call(sandbox, ari, kit, tmp_path, script, *, codec: str, producers
                 assert channel["caller"]["number"] == phone.caller_number
                 assert await phone.pbx_codec(ari) == LAW[codec]
                 talk = asyncio.create_task(converse(phone, journals, script, turn_timeout_s=90))
-                if during is not None:
-                    await during(phone, journals, ami, app)
-                events = await talk
+                try:
+                    if during is not None:
+                        await during(phone, journals, ami, app)
+                    events = await talk
+                finally:
+                    talk.cancel()
                 assert await phone.finished(60) == 0, f"SIPp reports a failed call (see {phone.folder})"
             assert await wait_until_empty(ari, timeout=45) == ([], []), "legs or bridges left behind"
             await asyncio.sleep(0.3)  # the last AMI events
