@@ -442,7 +442,11 @@ async def converse(phone: SipPhone, journals, script: Script, *, turn_timeout_s:
 
         def asked(event: CallEvent, key=key, kind=PromptStarted if during else PromptEnded) -> bool:
             return isinstance(event, kind) and event.prompt.split()[0] == key
-        next_event = await journals.wait(channel, asked, turn_timeout_s, next_event) + 1
+        try:
+            next_event = await journals.wait(channel, asked, turn_timeout_s, next_event) + 1
+        except TimeoutError:
+            raise AssertionError(f"Warmline did not ask {question!r} within {turn_timeout_s} s; the call so far: "
+                                 f"{_story(journals.of(channel).events)}") from None
         if during:
             await asyncio.sleep(1.5)
         if answer.startswith("wait:"):
@@ -456,5 +460,22 @@ async def converse(phone: SipPhone, journals, script: Script, *, turn_timeout_s:
             await phone.keys(answer.removeprefix("keys:"))
         else:
             await phone.say(answer)
-    await journals.wait(channel, lambda e: isinstance(e, CallEnded), turn_timeout_s)
+    try:
+        await journals.wait(channel, lambda e: isinstance(e, CallEnded), turn_timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"the call did not end within {turn_timeout_s} s of the last answer; the call so far: "
+                             f"{_story(journals.of(channel).events)}") from None
     return list(journals.of(channel).events)
+
+
+def _story(events: list[CallEvent]) -> list[str]:
+    """The prompts and what was heard, for a failure message."""
+    told = []
+    for event in events:
+        if isinstance(event, PromptStarted):
+            told.append(f"asked {event.prompt.split()[0]}")
+        elif (text := getattr(event, "text", None)) is not None:
+            told.append(f"{type(event).__name__} {text!r}")
+        elif type(event).__name__ in ("KeysPressed", "EscalationDecided", "CallEnded", "NoInputTimeout"):
+            told.append(type(event).__name__)
+    return told

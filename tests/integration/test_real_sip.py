@@ -17,6 +17,7 @@ import pytest
 from warmline.ari_app.scripted import Journals
 from warmline.ari_app.talk import Talk
 from warmline.calls.store import EventStore
+from warmline.catalog import EVENT_KINDS
 from warmline.crm.seed import DEMO_CALLER
 from warmline.handoff.routing import Producer
 from warmline.speech.services import build_services
@@ -67,7 +68,7 @@ async def sip_call(sandbox, ari, kit, tmp_path, script, *, codec: str, producers
     services = build_services(settings.vad, settings.stt)
     says, keys = phrases_of(script)
     phone = SipPhone(sandbox.state, tmp_path, codec=codec, says=says, keys=keys)
-    journals, store = Journals(), EventStore(tmp_path / "events.sqlite3")
+    journals, store = Journals(), EventStore(tmp_path / "events.sqlite3", EVENT_KINDS)
     try:
         async with AmiLog(sandbox.state) as ami, \
                 running_app(settings, kit.sessions(services), [journals, store.record, phone]) as app:
