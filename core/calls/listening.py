@@ -70,6 +70,7 @@ class ListeningSession(CallSession):
         self._decodes = OwnedTasks()
         self._guesses = OwnedTasks()  # decodes at a pause, which may end the turn early
         self._guessing: dict[int, asyncio.Task] = {}  # end_ms of the audio a guess decodes -> its task
+        self._early_end_ms: int | None = None  # where the last turn that ended at a pause ended
         self._decoding: dict[int, float] = {}  # start_ms of an utterance being decoded -> loop time it began
         self._live: LiveDecode | None = None  # the utterance being streamed to the engine
         self.utterances: list[CallerUtterance] = []
@@ -117,6 +118,12 @@ class ListeningSession(CallSession):
             return 0.0
         return asyncio.get_running_loop().time() - min(self._decoding.values())
 
+    def _continues_early_turn(self, at_ms: int) -> bool:
+        """Speech that starts within the hang-over of a turn that ended at a pause is its tail
+        ("...a real person" — "please"): it must not cut off the answer to that turn."""
+        end = self._early_end_ms
+        return end is not None and at_ms - end < self.services.segmenter.hangover_ms
+
     def keyed(self) -> None:
         """A key pressed: the caller is answering, so the silence timer starts over."""
         self._segmenter.reset_no_input()
@@ -138,7 +145,8 @@ class ListeningSession(CallSession):
         for event in events:
             if isinstance(event, SpeechStarted):
                 self.journal.emit(CallerSpeechStarted(call_id=self.info.call_id, at_ms=event.at_ms))
-                if self.speaking is not None and self.speaking.barge_in and self.barge_in:
+                if self.speaking is not None and self.speaking.barge_in and self.barge_in \
+                        and not self._continues_early_turn(event.at_ms):
                     self._tasks.start(self.voice.stop(), f"barge-in-{self.info.call_id}-{event.at_ms}")
                 if self._cutter is not None and self._cutter.live:
                     self._live = self.services.stt.open_stream()
@@ -154,6 +162,8 @@ class ListeningSession(CallSession):
                 self._guessing[event.pause.end_ms] = self._guesses.start(
                     self._guess(event), f"stt-guess-{self.info.call_id}-{event.pause.end_ms}")
             elif isinstance(event, Utterance):
+                if event.reason == "early":
+                    self._early_end_ms = event.end_ms
                 live, self._live = self._live, None
                 guess = self._guessing.pop(event.end_ms, None)  # the same audio: its decode is (being) done
                 self._guessing.clear()

@@ -99,3 +99,32 @@ async def test_a_caller_who_goes_on_after_the_pause_is_one_turn(services, speech
     assert [u.cut for u in utterances] == [UtteranceCut.SILENCE]
     assert utterances[0].end_ms - utterances[0].start_ms > 2 * len(speech) / 8  # both halves, one turn
     caller.pool.close()
+
+
+class CountingVoice:
+    def __init__(self) -> None:
+        self.stops = 0
+
+    async def play(self, prompt):
+        return "finished"
+
+    async def stop(self) -> None:
+        self.stops += 1
+
+
+@pytest.mark.parametrize("gap_ms, stops", [(0, 0), (1500, 1)], ids=["tail-of-the-turn", "a-new-turn"])
+async def test_the_tail_of_an_early_turn_does_not_cut_off_the_answer(services, speech, gap_ms, stops):
+    from warmline.speech.prompts import Prompt
+
+    caller = Caller(services, "Can I speak to a real person?")
+    voice = caller.session.voice = CountingVoice()
+    await caller.feed(speech)
+    await caller.silence(services.segmenter.pause_ms + 250)
+    [said] = await caller.settled()
+    assert said.cut == UtteranceCut.EARLY
+    caller.session.speaking = Prompt.say("transfer_to_person")  # Warmline answers...
+    await caller.silence(gap_ms)
+    await caller.feed(speech[: len(speech) // 3])  # ...and the caller adds a word ("please")
+    await asyncio.sleep(0.05)
+    assert voice.stops == stops
+    caller.pool.close()
