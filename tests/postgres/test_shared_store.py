@@ -4,11 +4,6 @@ events queued while the server restarts are written when it is back; the passwor
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 import uuid
 
@@ -17,6 +12,8 @@ import pytest
 from warmline.calls.events import CallEnded, CallStarted, EndReason, PromptStarted
 from warmline.calls.store import EventStore, Postgres, StoreError
 from warmline.catalog import EVENT_KINDS
+
+from ..store_writer import killed_after
 
 
 @pytest.fixture
@@ -53,34 +50,8 @@ def test_two_boxes_write_their_own_calls_and_read_each_others(table_cleared, tmp
     box_b.close()
 
 
-WRITER = textwrap.dedent("""
-    import sys, time
-    from pathlib import Path
-    from warmline.calls.events import PromptStarted
-    from warmline.calls.store import EventStore, Postgres
-    from warmline.catalog import EVENT_KINDS
-
-    store = EventStore(Postgres(sys.argv[1]), EVENT_KINDS, key_file=Path(sys.argv[2]),
-                       on_commit=lambda events: print(" ".join(e.prompt for e in events), flush=True))
-    for i in range(10**9):
-        store.record(PromptStarted(call_id=f"k{i % 3}", prompt=f"p{i}"))
-        if i % 50 == 0:
-            time.sleep(0.001)
-""")
-
-
 def test_a_box_killed_mid_call_loses_nothing_it_acknowledged(table_cleared, tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, table_cleared.url, str(tmp_path / "k.key")],
-                            stdout=subprocess.PIPE, text=True)
-    acked: list[str] = []
-    try:
-        while len(acked) < 2000:
-            line = proc.stdout.readline()
-            assert line, f"the writer died early (exit {proc.poll()})"
-            acked.extend(line.split())
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    acked = killed_after(["postgres", table_cleared.url, str(tmp_path / "k.key")], 2000)
     store = EventStore(Postgres(table_cleared.url), EVENT_KINDS, key_file=tmp_path / "k.key")
     kept = {e.prompt for c in store.call_ids() for e in store.events(c)}
     store.close()

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import pkgutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import textwrap
 import threading
 import time
 
@@ -21,6 +17,8 @@ from warmline.calls.events import CallEnded, CallEvent, CallStarted, EndReason, 
 from warmline.calls.store import EventKinds, EventStore, StoreError
 from warmline.catalog import EVENT_KINDS
 from warmline.dialog.events import KeysPressed
+
+from ..store_writer import killed_after
 
 
 def test_the_catalog_holds_every_event_kind_warmline_defines():
@@ -108,37 +106,9 @@ def test_close_writes_everything_queued(tmp_path):
     reopened.close()
 
 
-WRITER = textwrap.dedent("""
-    import sys, time
-    from pathlib import Path
-    from warmline.calls.events import PromptStarted
-    from warmline.calls.store import EventStore
-    from warmline.catalog import EVENT_KINDS
-
-    def acknowledged(events):
-        print(" ".join(e.prompt for e in events), flush=True)
-
-    store = EventStore(Path(sys.argv[1]), EVENT_KINDS, on_commit=acknowledged)
-    for i in range(10**9):
-        store.record(PromptStarted(call_id=f"c{i % 5}", prompt=f"p{i}"))
-        if i % 50 == 0:
-            time.sleep(0.001)
-""")
-
-
 def test_a_writer_killed_mid_call_loses_nothing_it_acknowledged(tmp_path):
     path = tmp_path / "e.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
-    acked: list[str] = []
-    try:
-        while len(acked) < 3000:
-            line = proc.stdout.readline()
-            assert line, f"the writer died early (exit {proc.poll()})"
-            acked.extend(line.split())
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    acked = killed_after(["sqlite", str(path)], 3000)
     store = EventStore(path, EVENT_KINDS)
     kept = {e.prompt for c in store.call_ids() for e in store.events(c)}
     store.close()
