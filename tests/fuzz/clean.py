@@ -1,5 +1,7 @@
 """The fuzz tests' one rule: bad input fails with the stage's own error and a one-line message."""
 
+import logging
+
 from warmline.errors import WarmlineError
 
 
@@ -10,3 +12,14 @@ def assert_clean(exc: BaseException, kind: type[WarmlineError]) -> None:
     assert message.strip(), f"{kind.__name__} with an empty message"
     assert len(message.splitlines()) == 1, f"multi-line message: {message!r}"
     assert "Traceback" not in message
+
+
+class Recording(logging.Handler):
+    """Every log record, so a test can assert nothing logged a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)

@@ -12,19 +12,10 @@ from hypothesis import strategies as st
 from warmline.ari_app.ami import AmiError, ami_login_check
 from warmline.ari_app.settings import AmiSettings
 
-from tests.fuzz.clean import assert_clean
+from tests.fuzz.clean import Recording, assert_clean
 
 BANNER = b"Asterisk Call Manager/5.0.1\r\n"
 TIMEOUT_S = 0.05  # an answer that never completes costs this much per example
-
-
-class Recording(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from warmline.ari_app.transfer import ProducerLeg
 from warmline.ari_app.voice import AriVoice
 from warmline.handoff.routing import Producer
 
+from tests.fuzz.clean import Recording
 from tests.fuzz.mutate import mutated
 
 CHANNEL = {"id": "C1", "name": "PJSIP/1001-00000001", "state": "Up",
@@ -35,15 +36,6 @@ EVENTS = [
     {"type": "ChannelDestroyed", "cause": 16, "cause_txt": "Normal Clearing", "channel": CHANNEL},
     {"type": "StasisEnd", "application": "warmline", "channel": CHANNEL},
 ]
-
-
-class Recording(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 class App(StasisApp):
