@@ -17,6 +17,7 @@ from warmline.config import Settings, load_settings
 from warmline.errors import WarmlineError
 from warmline.health import CheckResult
 from warmline.logs import setup_logging
+from warmline.memory import MemoryReleaser
 from warmline.plugins import load_pbx_plugin
 from warmline.speech import prompts
 from warmline.speech.services import build_engine, build_services, build_vad
@@ -248,7 +249,8 @@ async def serve(settings: Settings) -> int:
         else:
             sessions = listening_sessions(services, barge_in=settings.prompts.barge_in)
         log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx})
-        await plugin.serve(settings, sessions, stop, [store.record])
+        # the releaser: freed native memory back to the system after calls (warmline/memory.py)
+        await plugin.serve(settings, sessions, stop, [store.record, MemoryReleaser()])
     finally:
         if kit is not None:
             await kit.crm.close()
