@@ -40,7 +40,7 @@ from warmline.catalog import open_store  # noqa: E402
 from warmline.config import load_settings  # noqa: E402
 from warmline.conversation.build import open_conversation  # noqa: E402
 from warmline.crm.seed import seed_demo  # noqa: E402
-from warmline.memory import MemoryReleaser  # noqa: E402
+from warmline.memory import MemoryReleaser, limit_arenas  # noqa: E402
 from warmline.speech import prompts  # noqa: E402
 from warmline.speech.services import build_services  # noqa: E402
 
@@ -262,8 +262,11 @@ def main() -> int:
     parser.add_argument("--release-s", type=float, default=10.0,
                         help="MemoryReleaser's min_interval_s, as serve runs it (default 10)")
     parser.add_argument("--no-release", action="store_true", help="without the MemoryReleaser (the code before it)")
+    parser.add_argument("--no-arena-limit", action="store_true",
+                        help="without serve's limit_arenas() (glibc's default: 8 arenas per core)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
+    arenas_limited = False if args.no_arena_limit else limit_arenas()  # as serve does, before threads
     up = subprocess.run([str(REPO / "scripts/asterisk-sandbox"), "up", "--name", args.sandbox],
                         capture_output=True, text=True, check=True)
     try:
@@ -271,7 +274,8 @@ def main() -> int:
         settings = load_settings(state["config"])
         prompts.build(prompts.load_catalog(settings.prompts), Path(settings.prompts.dir))
         seed_demo(Path(settings.crm.sqlite_path), date.today())
-        results = asyncio.run(soak(settings, state, args.calls, args.concurrency, every=args.every,
+        results = {"arenas_limited_by_serve": arenas_limited}
+        results |= asyncio.run(soak(settings, state, args.calls, args.concurrency, every=args.every,
                                    trace=not args.no_tracemalloc, trim_every=args.trim_every,
                                    release_s=None if args.no_release else args.release_s))
     finally:

@@ -17,7 +17,7 @@ from warmline.config import Settings, load_settings
 from warmline.errors import WarmlineError
 from warmline.health import CheckResult
 from warmline.logs import setup_logging
-from warmline.memory import MemoryReleaser
+from warmline.memory import MemoryReleaser, limit_arenas
 from warmline.plugins import load_pbx_plugin
 from warmline.speech import prompts
 from warmline.speech.services import build_engine, build_services, build_vad
@@ -233,6 +233,7 @@ async def watchdog(settings: Settings) -> int:
 
 
 async def serve(settings: Settings) -> int:
+    limit_arenas()  # before the model threads start (warmline/memory.py)
     plugin = load_pbx_plugin(settings.pbx)
     # callers a dead process left behind are handed on while the models load, not after
     services, _ = await asyncio.gather(asyncio.to_thread(build_services, settings.vad, settings.stt),

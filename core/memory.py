@@ -3,10 +3,13 @@
 A call allocates and frees a few MB in native code (ONNX Runtime for the VAD, CTranslate2 for
 Whisper, numpy buffers for audio and features, with sizes that change with each utterance).
 glibc keeps freed memory inside its heaps, and with the sizes always changing the heaps keep
-growing: the soak (bench/soak.py) measured 12-14 MB of RSS per 100 calls while the memory in use
-(mallinfo2) and Python's own objects stayed flat. `malloc_trim(0)` hands the free pages back;
-`MemoryReleaser`, a journal listener, calls it off the event loop when a call ends (at most once
-per `min_interval_s`). Elsewhere than glibc (musl, macOS) it does nothing.
+growing: the soak (bench/soak.py) measured 10-14 MB of RSS per 100 calls while the memory in use
+(mallinfo2) and Python's own objects stayed flat. Two remedies, both in `warmline serve`:
+`limit_arenas` caps glibc's per-thread arenas at 2 (each arena keeps its own free memory; the
+STT workers, ONNX Runtime and the event store's writer each got one), and `MemoryReleaser`, a
+journal listener, calls `malloc_trim(0)` off the event loop when a call ends (at most once per
+`min_interval_s`), which hands the free pages back. Elsewhere than glibc (musl, macOS) both do
+nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +40,18 @@ def _glibc():
 
 
 _LIBC = _glibc()
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter, as MALLOC_ARENA_MAX in the environment
+ARENAS = 2
+
+
+def limit_arenas(count: int = ARENAS) -> bool:
+    """Cap malloc's arenas (call before threads start); an explicit MALLOC_ARENA_MAX wins.
+    True if the cap was set here."""
+    if _LIBC is None or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    return bool(_LIBC.mallopt(M_ARENA_MAX, count))
 
 
 def release_free_memory() -> bool:

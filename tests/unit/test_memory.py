@@ -6,7 +6,8 @@ import asyncio
 import threading
 
 from warmline.calls.events import CallEnded, EndReason, PromptStarted
-from warmline.memory import MemoryReleaser, release_free_memory
+import warmline.memory as memory
+from warmline.memory import MemoryReleaser, limit_arenas, release_free_memory
 
 
 class Clock:
@@ -55,3 +56,10 @@ def test_outside_a_loop_it_does_nothing():
 
 def test_the_real_release_runs():
     assert release_free_memory() in (True, False)  # glibc: trims; elsewhere: a no-op
+
+
+def test_an_explicit_malloc_arena_max_wins(monkeypatch):
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_arenas() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert limit_arenas() is (memory._LIBC is not None)  # glibc: capped at 2; elsewhere: nothing to do
