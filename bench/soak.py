@@ -1,15 +1,23 @@
 """Soak: many calls in a row through the real Warmline on the sandbox Asterisk; does anything grow?
 
-    .venv/bin/python bench/soak.py [--calls 1000] [--concurrency 4] [--sandbox soak] [--out FILE]
+    .venv/bin/python bench/soak.py [--calls 1000] [--concurrency 4] [--sandbox soak] [--every 100]
+        [--no-tracemalloc] [--no-release] [--no-arena-limit] [--trim-every N] [--out FILE]
 
 Warmline (the Stasis app with the real conversation: Silero, Whisper, intents, the demo CRM, the
-event store) runs in this process; simulated callers (Local channels on the sandbox) arrive
-`--concurrency` at a time, alternating two scripts: one asks for a person (speech decoded,
+event store, and what `warmline serve` adds for memory: limit_arenas() and the MemoryReleaser,
+warmline/memory.py) runs in this process; simulated callers (Local channels on the sandbox)
+arrive `--concurrency` at a time, alternating two scripts: one asks for a person (speech decoded,
 understood, hand-off payload built and stored, the caller continues into the dialplan's queue),
 one hangs up during the greeting. After a warm-up (the first 10% of calls, at least 20) it
-records, every 100 calls: this process's RSS, open file descriptors, threads, asyncio tasks, and
-at the end the leftovers on the PBX and tracemalloc's biggest growth since the warm-up.
-Goal (issue "Never in silence"): ≤ 2 MB per 100 calls after warm-up, 0 leftovers.
+records, every `--every` calls: RSS and anonymous memory (/proc/self/smaps_rollup), glibc's
+heaps, memory in use and free in them (mallinfo2), pymalloc's arenas, SQLite's memory, open file
+descriptors, threads, asyncio tasks and the per-call objects alive (CallHandler, ListeningSession,
+CallJournal...: about the calls in flight, never growing); at the end the leftovers on the PBX,
+the gc type counts and tracemalloc's biggest growth since the warm-up. Growth per 100 calls is
+given from the end points and as a least-squares slope over the samples.
+--no-release / --no-arena-limit measure the code before the memory fix; --trim-every also trims
+on the loop every N calls; --no-tracemalloc leaves out tracemalloc's own overhead.
+Goal (issue 14.8): <= 2 MB per 100 calls after warm-up, 0 leftovers.
 """
 
 from __future__ import annotations
@@ -114,6 +122,16 @@ def python_arenas_mb() -> float:
     return 0.0
 
 
+def sqlite_mb() -> float | None:
+    """Memory SQLite holds (page caches of the event store's and the CRM's connections)."""
+    try:
+        lib = ctypes.CDLL("libsqlite3.so.0")
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        return round(lib.sqlite3_memory_used() / (1024 * 1024), 2)
+    except (OSError, AttributeError):
+        return None
+
+
 def malloc_trim() -> None:
     _LIBC.malloc_trim(0)
 
@@ -132,6 +150,7 @@ def sample(done: int, trim: bool = False) -> dict:
         malloc_trim()
     counts = type_counts()
     return {"calls": done, "rss_mb": round(rss_mb(), 1), **smaps(), **mallinfo(), "pymalloc_arenas_mb": python_arenas_mb(),
+            "sqlite_mb": sqlite_mb(),
             "fds": len(os.listdir("/proc/self/fd")), "threads": threading.active_count(),
             "tasks": len(asyncio.all_tasks()), "alive": {name: counts.get(name, 0) for name in WATCHED},
             "_counts": counts}
