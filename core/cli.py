@@ -17,6 +17,7 @@ from warmline.config import Settings, load_settings
 from warmline.errors import WarmlineError
 from warmline.health import CheckResult
 from warmline.logs import setup_logging
+from warmline.memory import MemoryReleaser, limit_arenas
 from warmline.plugins import load_pbx_plugin
 from warmline.speech import prompts
 from warmline.speech.services import build_engine, build_services, build_vad
@@ -232,6 +233,7 @@ async def watchdog(settings: Settings) -> int:
 
 
 async def serve(settings: Settings) -> int:
+    limit_arenas()  # before the model threads start (warmline/memory.py)
     plugin = load_pbx_plugin(settings.pbx)
     # callers a dead process left behind are handed on while the models load, not after
     services, _ = await asyncio.gather(asyncio.to_thread(build_services, settings.vad, settings.stt),
@@ -248,7 +250,8 @@ async def serve(settings: Settings) -> int:
         else:
             sessions = listening_sessions(services, barge_in=settings.prompts.barge_in)
         log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx})
-        await plugin.serve(settings, sessions, stop, [store.record])
+        # the releaser: freed native memory back to the system after calls (warmline/memory.py)
+        await plugin.serve(settings, sessions, stop, [store.record, MemoryReleaser()])
     finally:
         if kit is not None:
             await kit.crm.close()
