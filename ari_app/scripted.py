@@ -52,6 +52,14 @@ class Journals:
     async def wait(self, channel_id: str, found, timeout_s: float, start: int = 0) -> int:
         """Index of the first event from `start` on for which found(event) is true, once it comes."""
         log = self.of(channel_id)
+        try:
+            return await self._wait(log, found, timeout_s, start)
+        except TimeoutError:  # say what did happen: the failing script's author needs it
+            story = ", ".join(f"{type(e).__name__}({getattr(e, 'text', getattr(e, 'prompt', ''))!r})"
+                              for e in log.events)
+            raise TimeoutError(f"nothing awaited came in {timeout_s:g} s; the call so far: {story}") from None
+
+    async def _wait(self, log, found, timeout_s, start):
         async with asyncio.timeout(timeout_s):
             seen = start
             while True:

@@ -40,6 +40,8 @@ from warmline.tasks import OwnedTasks
 
 log = logging.getLogger(__name__)
 
+TAIL_WORDS = 3  # an afterthought this short, right after a turn that ended at a pause, is that turn's tail
+
 
 class Hearing(Protocol):
     """Whoever converses with the caller: told what the listening session heard."""
@@ -122,7 +124,7 @@ class ListeningSession(CallSession):
         """Speech that starts within the hang-over of a turn that ended at a pause is its tail
         ("...a real person" — "please"): it must not cut off the answer to that turn."""
         end = self._early_end_ms
-        return end is not None and at_ms - end < self.services.segmenter.hangover_ms
+        return end is not None and 0 <= at_ms - end < self.services.segmenter.hangover_ms
 
     def keyed(self) -> None:
         """A key pressed: the caller is answering, so the silence timer starts over."""
@@ -162,13 +164,14 @@ class ListeningSession(CallSession):
                 self._guessing[event.pause.end_ms] = self._guesses.start(
                     self._guess(event), f"stt-guess-{self.info.call_id}-{event.pause.end_ms}")
             elif isinstance(event, Utterance):
+                tail = self._continues_early_turn(event.start_ms)  # of the turn before this one
                 if event.reason == "early":
                     self._early_end_ms = event.end_ms
                 live, self._live = self._live, None
                 guess = self._guessing.pop(event.end_ms, None)  # the same audio: its decode is (being) done
                 self._guessing.clear()
                 self._decoding[event.start_ms] = asyncio.get_running_loop().time()
-                self._decodes.start(self._decode(event, live, guess), f"stt-{self.info.call_id}-{event.start_ms}")
+                self._decodes.start(self._decode(event, live, guess, tail=tail), f"stt-{self.info.call_id}-{event.start_ms}")
 
     async def _guess(self, paused: PauseAudio) -> Transcript | None:
         try:
@@ -179,7 +182,8 @@ class ListeningSession(CallSession):
             self._handle(self._cutter.end_at_pause(paused.pause))  # nothing if the caller went on
         return guess
 
-    async def _decode(self, utterance: Utterance, live: LiveDecode | None, guess: asyncio.Task | None = None) -> None:
+    async def _decode(self, utterance: Utterance, live: LiveDecode | None, guess: asyncio.Task | None = None,
+                      *, tail: bool = False) -> None:
         try:
             result = (await guess if guess else None) or await self._text_of(utterance, live)
         except SttError as exc:
@@ -196,6 +200,8 @@ class ListeningSession(CallSession):
         )
         self.utterances.append(event)
         self.journal.emit(event)
+        if tail and len(event.text.split()) <= TAIL_WORDS:
+            return  # "...a real person?" — "please": part of a turn already answered, not the next answer
         if self.hearing is not None:
             self.hearing.heard(event)
         log.info("utterance decoded", extra={"audio_s": round(result.audio_seconds, 2),

@@ -1,8 +1,9 @@
 """Whether the words of a turn, decoded at a short pause, already make a whole turn.
 
 A cheap check on the text: a turn that ends on a word that needs more after it ("and", "my",
-"is"), in the middle of a number or a date, or trails off ("um", "..."), is not over yet, and the
-segmenter waits for its full hang-over. Anything else is answered at the pause.
+"is"), in the middle of a number or a date, trails off ("um", "..."), or is one word ("Yes.", so
+often "Yes, thank you"), is not over yet, and the segmenter waits for its full hang-over. Anything
+else is answered at the pause.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def sounds_finished(text: str) -> bool:
     words = re.findall(r"[a-z0-9']+", stripped.lower())
     if not words:
         return False
+    if len(words) < 2:
+        return False  # "Yes." is so often followed by more ("Yes, thank you") that it waits
     last = words[-1]
     if len(words) >= 3 and words[-3] in MONTHS and re.fullmatch(r"(19|20)\d\d", last):
         return True  # "March 5, 1980": a date with its year is whole

@@ -128,3 +128,32 @@ async def test_the_tail_of_an_early_turn_does_not_cut_off_the_answer(services, s
     await asyncio.sleep(0.05)
     assert voice.stops == stops
     caller.pool.close()
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def heard(self, utterance) -> None:
+        self.said.append(utterance.text)
+
+    def no_input(self) -> None: ...
+
+    def speech_failed(self, error: str) -> None: ...
+
+
+@pytest.mark.parametrize("tail_text, given", [("Please.", False), ("and my ID card too please", True)],
+                         ids=["afterthought", "more-to-say"])
+async def test_a_short_tail_is_recorded_but_is_not_the_next_answer(services, speech, tail_text, given):
+    caller = Caller(services, "March 5, 1980.")  # short itself: an early turn is never its own tail
+    caller.session.hearing = hearing = Heard()
+    await caller.feed(speech)
+    await caller.silence(services.segmenter.pause_ms + 250)
+    await caller.settled()
+    caller.engine.text = tail_text
+    await caller.feed(speech[: len(speech) // 3])  # within the hang-over of the early end
+    await caller.silence(services.segmenter.hangover_ms + 200)
+    utterances = await caller.settled()
+    assert [u.text for u in utterances] == ["March 5, 1980.", tail_text]  # both in the journal
+    assert hearing.said == ["March 5, 1980.", *([tail_text] if given else [])]
+    caller.pool.close()

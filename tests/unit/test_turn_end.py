@@ -6,7 +6,8 @@ from warmline.speech.turn_end import sounds_finished
 CASES = [
     ("What's my balance?", True),
     ("Can I speak to a real person, please?", True),
-    ("Yes.", True),
+    ("Yes.", False),  # one word: "Yes, thank you" is too common
+    ("Yes, please.", True),
     ("No, that's all, thanks.", True),
     ("I need a copy of my insurance card.", True),
     ("March 5, 1980.", True),  # a whole date
