@@ -41,6 +41,10 @@ class CrmUnavailable(CrmError):
     """The CRM did not answer in time or could not be reached."""
 
 
+class SlotTaken(CrmError):
+    """The appointment slot was booked by someone else between the offer and the booking."""
+
+
 def key_digest(key: str) -> str:
     """What is stored and sent for an idempotency key: keys may embed the new phone or email."""
     if not key:

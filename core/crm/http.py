@@ -17,7 +17,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
-from warmline.crm.base import CrmError, CrmUnavailable, key_digest
+from warmline.crm.base import CrmError, CrmUnavailable, SlotTaken, key_digest
 from warmline.crm.records import (
     AgencyInfo,
     Appointment,
@@ -68,6 +68,8 @@ class HttpCrm:
             async with self._session.request(method, url, json=body, headers=headers) as resp:
                 if resp.status == 404 and key is None:
                     return None  # a lookup of something the agency system does not have
+                if resp.status == 409 and op == "book_appointment":  # the agency system's "already booked"
+                    raise SlotTaken(f"agency system answered HTTP 409 to {op}: the slot was taken; offer another")
                 if not 200 <= resp.status < 300:  # the body is never echoed: it may hold personal data
                     raise CrmError(f"agency system answered HTTP {resp.status} to {op} ({method} {path}); check "
                                    f"[crm.http] endpoints.{op}, base_url and the token in ${self.settings.token_env}")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from warmline.crm.base import CrmError, CrmUnavailable, key_digest
+from warmline.crm.base import CrmError, CrmUnavailable, SlotTaken, key_digest
 from warmline.crm.records import (
     AgencyInfo,
     Appointment,
@@ -314,7 +314,7 @@ class SqliteCrm:
                 raise CrmError(f"no calendar slot for {slot.producer} at {start}; offer only slots from free_slots")
             # the check and the claim are one statement: two calls cannot both win the slot
             if conn.execute("UPDATE calendar_slots SET booked = 1 WHERE id = ? AND booked = 0", (row["id"],)).rowcount != 1:
-                raise CrmError("slot no longer free; offer the caller another time from free_slots")
+                raise SlotTaken("slot no longer free; offer the caller another time from free_slots")
             booked = Appointment(id=_new_id("apt"), contact_id=contact_id, start=start, minutes=row["minutes"],
                                  producer=slot.producer, topic=topic, status="booked")
             insert_record(conn, "appointments", booked, slot_id=row["id"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from warmline.crm.base import SlotTaken
 from warmline.dialog import answers, readback
 from warmline.dialog.events import (
     ActionTaken,
@@ -198,22 +199,45 @@ async def update_contact(conv: "Conversation", options: StepOptions) -> Outcome:
     return Resolved()
 
 
+BOOKING_ROUNDS = 2  # offers made again when the chosen time was taken in the meantime
+
+
 async def book_appointment(conv: "Conversation", options: StepOptions) -> Outcome:
     contact, _ = conv.identity.account()
-    slots = await conv.read(conv.crm.free_slots(conv.now, limit=options.offers or 2))
-    if not slots:
-        await conv.say("appointment_none")
-        return Missing("open appointment slots")
-    for n, slot in enumerate(slots):
-        opener = "appointment_offer" if n == 0 else "appointment_or"
-        if await conv.confirm(Prompt.say(opener, *readback.slot(slot.start, conv.today), "appointment_which")):
-            booked = await conv.write("book_appointment", conv.crm.book_appointment(
-                contact.id, slot, conv.intent, key=f"{conv.call_id}:appointment", call_id=conv.call_id))
+    for _ in range(BOOKING_ROUNDS):
+        slots = await conv.read(conv.crm.free_slots(conv.now, limit=options.offers or 2))
+        if not slots:
+            await conv.say("appointment_none")
+            return Missing("open appointment slots")
+        slot = await _chosen(conv, slots)
+        if slot is None:
+            _done(conv, "book_appointment", f"{len(slots)} slots offered, none suited", ok=False)
+            return Unresolved("no offered time suited the caller")
+        booked = await conv.write("book_appointment", _unless_taken(conv.crm.book_appointment(
+            contact.id, slot, conv.intent, key=f"{conv.call_id}:appointment", call_id=conv.call_id)))
+        if booked is not None:
             await conv.say(Prompt.say("appointment_booked"))
             _done(conv, "book_appointment", f"booked {booked.start:%Y-%m-%d %H:%M} with {booked.producer}")
             return Resolved()
-    _done(conv, "book_appointment", f"{len(slots)} slots offered, none suited", ok=False)
-    return Unresolved("no offered time suited the caller")
+        await conv.say("appointment_taken")  # another caller (or the front desk) booked it meanwhile
+    _done(conv, "book_appointment", "the times the caller chose were taken while they chose", ok=False)
+    return Unresolved("the chosen times were taken by others")
+
+
+async def _chosen(conv: "Conversation", slots: list) -> object | None:
+    for n, slot in enumerate(slots):
+        opener = "appointment_offer" if n == 0 else "appointment_or"
+        if await conv.confirm(Prompt.say(opener, *readback.slot(slot.start, conv.today), "appointment_which")):
+            return slot
+    return None
+
+
+async def _unless_taken(booking: Awaitable):
+    """The booking, or None when the slot went to someone else first."""
+    try:
+        return await booking
+    except SlotTaken:
+        return None
 
 
 CLAIM_DONE = {"closed", "paid"}

@@ -182,3 +182,30 @@ async def test_every_turn_is_in_the_event_stream(play):
     said = [t.text for t in played.of("CallerTurn")]
     assert said == [t for t in turns if not t.startswith("keys:")]
     assert [k.digits for k in played.of("KeysPressed")] == [DEMO_CALLER.policy_number]
+
+
+class FrontDeskFirst:
+    """The real CRM, with the front desk booking the caller's chosen slot a moment before them."""
+
+    def __init__(self, crm):
+        self.crm, self.raced = crm, False
+
+    async def book_appointment(self, contact_id, slot, topic, *, key, call_id):
+        if not self.raced:
+            self.raced = True
+            await self.crm.book_appointment("C1004", slot, "walk-in", key="front-desk", call_id="desk")
+        return await self.crm.book_appointment(contact_id, slot, topic, key=key, call_id=call_id)
+
+    def __getattr__(self, name):
+        return getattr(self.crm, name)
+
+
+async def test_a_slot_taken_while_the_caller_chose_is_offered_again(play, crm):
+    played = await play(["can I set up an appointment with my agent", *VERIFY, "yes", "yes", "yes", "no"],
+                        crm_=FrontDeskFirst(crm))
+    said = " | ".join(played.caller.heard)
+    assert "appointment_taken" in said and played.ending.outcome == "contained"
+    [mine] = await crm.appointments_of(DEMO_CALLER.contact_id)
+    [desk] = await crm.appointments_of("C1004")
+    assert mine.status == desk.status == "booked" and mine.start != desk.start
+    assert [a.ok for a in played.of("ActionTaken") if a.action == "book_appointment"] == [True]
