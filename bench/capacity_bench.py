@@ -376,6 +376,13 @@ class Observer:
                                params={"eventSource": ",".join(f"channel:{c}" for c in channel_ids)})
 
 
+def _rebuilt(kind, data: dict):
+    """An event from the fields the serving process forwarded (JSON: tuples came as lists)."""
+    def tuples(value):
+        return tuple(tuples(v) if isinstance(v, list) else v for v in value)
+    return kind(**{name: tuples(v) if isinstance(v, list) else v for name, v in data.items()})
+
+
 class WarmlineProcess:
     """The Warmline process for one N; its events feed the callers' journals."""
 
@@ -387,10 +394,9 @@ class WarmlineProcess:
         self.info: dict = {}
 
     async def start(self) -> None:
-        from warmline.calls.store import _event_types, _rebuild
-        import warmline.dialog.events  # noqa: F401  (so every event type is known)
-        import warmline.handoff.events  # noqa: F401
-        self._types, self._rebuild = _event_types(), _rebuild
+        from warmline.catalog import EVENT_KINDS
+
+        self._types = {kind.__name__: kind for kind in EVENT_KINDS}
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, str(Path(__file__).resolve()), "--serve", str(self.state_file),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -420,7 +426,7 @@ class WarmlineProcess:
                 kind_type = self._types.get(record["type"])
                 if kind_type is not None:
                     try:
-                        self.journals(self._rebuild(kind_type, record["data"]))
+                        self.journals(_rebuilt(kind_type, record["data"]))
                     except TypeError:
                         pass
             else:

@@ -5,10 +5,14 @@ package (MIT): no download at run time. Whisper does not stream; the VAD closes 
 the whole utterance is decoded.
 
 A caller's turn lasts a second or three, but faster-whisper pads every input to Whisper's 30 s
-window, so the encoder spends most of a decode on silence. The "fit" window gives CTranslate2
-(which accepts shorter inputs) the utterance plus one second, with the output bounded to what
-that much speech can hold and a repetition penalty: short windows otherwise make Whisper repeat
-itself. Measured in bench/stt_bench.py: word error rate no worse, decodes about 10x cheaper.
+window, so the encoder spends most of a decode on silence. The "fit" window (an option, not the
+default) gives CTranslate2 (which accepts shorter inputs) the utterance plus one second, never
+less than 10 s, with the output bounded to what that much speech can hold and the echo of a
+one-sentence turn after its end cut ("When is my next payment due? When is my"); hard-clipped
+audio keeps the full window. It decodes about 4x cheaper and reads the bench's clips as well, but
+on live telephone audio it loses or garbles a short turn's first word ("No, that's all" heard as
+"You know, that's all" in the capacity bench; "March 5" as "Much 5th" over SIP), so the default
+stays "30s" until a fitted window keeps first words on recorded live calls.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ class WhisperEngine:
     streaming = False
 
     def __init__(self, model_path: str | Path | None = None, workers: int = 1, threads_per_worker: int = 1,
-                 language: str = "en", beam_size: int = 1, window: Window = "fit") -> None:
+                 language: str = "en", beam_size: int = 1, window: Window = "30s") -> None:
         from faster_whisper import WhisperModel
 
         self.path = Path(model_path) if model_path else packaged_model_dir()
