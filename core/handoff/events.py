@@ -68,8 +68,36 @@ class TransferBridged(CallEvent):
     bridge_id: str
 
 
+class Disposition(StrEnum):
+    """The producer's verdict on a transfer: one fixed taxonomy, required before wrap-up ends."""
+
+    RESOLVED = "resolved"  # escalated correctly, and the producer resolved it
+    REROUTED = "rerouted"  # belonged to another queue (DispositionRecorded.queue says which)
+    MISIDENTIFIED = "misidentified"  # the AI read the wrong intent (DispositionRecorded.intent is the right one)
+    LACKED_KNOWLEDGE = "lacked_knowledge"  # the AI understood but did not know the answer
+    INTEGRATION_FAILURE = "integration_failure"  # a CRM or system failure forced the transfer
+    OVER_ESCALATED = "over_escalated"  # the AI could have served it
+    CONFIRMATION_ONLY = "confirmation_only"  # the caller only wanted what the AI said confirmed
+
+
+MISROUTES = frozenset({Disposition.REROUTED, Disposition.MISIDENTIFIED, Disposition.OVER_ESCALATED})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispositionRecorded(CallEvent):
+    """A producer's wrap-up of a transfer, stored before their screen says it is saved."""
+
+    producer: str  # the producer's name as routing knows it
+    by: str  # the console account that tagged it
+    disposition: Disposition
+    caller_repeated: bool  # the caller had to repeat what the AI already had
+    queue: str = ""  # REROUTED: the queue it belonged to
+    intent: str = ""  # MISIDENTIFIED: the intent it really was
+    notes: str = personal(Personal.SPEECH, default="")
+
+
 # The kinds this module defines, for the event store's registry (warmline.catalog).
 KINDS: tuple[type[CallEvent], ...] = (
     HandoffPrepared, TransferPlanned, ProducerDialled, ProducerRinging, ProducerAnswered,
-    ProducerLost, TransferBridged,
+    ProducerLost, TransferBridged, DispositionRecorded,
 )
