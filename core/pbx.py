@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from warmline.calls.events import Listener
@@ -12,6 +13,35 @@ from warmline.health import CheckResult
 
 if TYPE_CHECKING:  # config loads plugins through this contract
     from warmline.config import Settings
+
+
+class SuperviseMode(StrEnum):
+    LISTEN = "listen"  # the supervisor hears both sides; nobody hears them
+    WHISPER = "whisper"  # the producer hears the supervisor; the caller does not
+    BARGE = "barge"  # all three talk
+
+
+class DeskActions(Protocol):
+    """What the producer console asks of the PBX; the plugin implements it while connected."""
+
+    async def pause_producer(self, producer: str, paused: bool, reason: str) -> None:
+        """Pause (or resume) the producer in every PBX queue they are a member of (wrap-up)."""
+
+    async def supervise(self, call_id: str, supervisor_endpoint: str, mode: SuperviseMode) -> None:
+        """Ring the supervisor's own phone and join them to the call's live audio in this mode."""
+
+    async def take_over(self, call_id: str, supervisor: str, supervisor_endpoint: str) -> None:
+        """Hand a call still with the AI to this supervisor, as an escalation with its payload."""
+
+
+class DeskHost(Protocol):
+    """The console's side of the desk, given to the plugin by serve."""
+
+    def attach(self, actions: DeskActions | None) -> None:
+        """The PBX's hands once connected; None while the PBX is out of reach."""
+
+    def in_wrap_up(self) -> frozenset[str]:
+        """Producers tagging their last transfer: routing skips them (Availability.WRAP_UP)."""
 
 
 class PbxPlugin(Protocol):
@@ -24,7 +54,7 @@ class PbxPlugin(Protocol):
 
     async def serve(
         self, settings: Any, session_factory: SessionFactory, stop: asyncio.Event,
-        listeners: Iterable[Listener] = (),
+        listeners: Iterable[Listener] = (), desk: DeskHost | None = None,
     ) -> None:
         """Take calls until `stop` is set; hand every live caller to a person on the way out."""
 

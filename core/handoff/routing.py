@@ -70,6 +70,7 @@ class Availability(StrEnum):
     BUSY = "busy"  # on a call, ringing or on hold
     OFFLINE = "offline"  # not registered, or no such device
     DND = "dnd"  # Do Not Disturb
+    WRAP_UP = "wrap_up"  # tagging their last transfer on the console (the desk says so, not the PBX)
 
 
 UNKNOWN = Availability.UNKNOWN
