@@ -24,6 +24,7 @@ from warmline.calls.events import Listener
 from warmline.calls.session import SessionFactory
 from warmline.errors import PbxError
 from warmline.logs import call_id_var
+from warmline.pbx import DeskHost
 from warmline.tasks import cancel_all, first_done
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ class Backoff:
 
 
 class StasisApp:
-    def __init__(self, settings: AsteriskSettings, session_factory: SessionFactory, listeners: Iterable[Listener] = ()) -> None:
+    def __init__(self, settings: AsteriskSettings, session_factory: SessionFactory, listeners: Iterable[Listener] = (),
+                 desk: DeskHost | None = None) -> None:
         self.settings = settings
+        self.desk = desk  # the producer console, when serve runs one
         self.session_factory = session_factory
         self.listeners: tuple[Listener, ...] = tuple(listeners)
         self.channels = Channels()

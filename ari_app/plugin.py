@@ -17,6 +17,7 @@ from warmline.calls.events import Listener
 from warmline.calls.session import CallSession, SessionFactory
 from warmline.errors import ConfigError, PbxError
 from warmline.health import CheckResult
+from warmline.pbx import DeskHost
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,10 @@ class AsteriskPlugin:
     settings_model = AsteriskSettings
 
     async def serve(self, settings: AsteriskSettings, session_factory: SessionFactory, stop: asyncio.Event,
-                    listeners: Iterable[Listener] = ()) -> None:
+                    listeners: Iterable[Listener] = (), desk: DeskHost | None = None) -> None:
         if problem := missing_password(settings):
             raise ConfigError(problem)
-        await StasisApp(settings, session_factory, listeners).run(stop)
+        await StasisApp(settings, session_factory, listeners, desk).run(stop)
 
     async def prepare(self, settings: AsteriskSettings) -> None:
         """Before the models load: if no live Warmline holds the app, hand the callers an earlier
