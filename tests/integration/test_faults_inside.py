@@ -1,5 +1,6 @@
 """Faults inside a call's own work, on the sandbox with the real conversation: a decoder that
-raises or hangs, a CRM that hangs or refuses. Each time the transfer to a person begins within 5 s
+raises or hangs, a CRM that hangs or refuses, a producer console that hangs or refuses the hand-off
+push (the producer's phone still rings at once). Each time the transfer to a person begins within 5 s
 of the fault taking effect (a decode failing or reaching its deadline, the CRM refusing or its
 timeout expiring; the caller hears the transfer message meanwhile), the reason is recorded, and
 nothing of Warmline's is left on the PBX."""
@@ -10,6 +11,8 @@ import asyncio
 import time
 
 import pytest
+from aiohttp import web
+from warmline.ari_app.console import PUSH_TIMEOUT_S
 from warmline.ari_app.scripted import Journals, converse
 from warmline.ari_app.simulate import CallerSimulator
 from warmline.crm.base import GuardedCrm
@@ -20,6 +23,7 @@ from warmline.speech.services import SpeechServices, build_services
 from warmline.speech.stt.pool import SttPool
 
 from .conftest import of, running_app, wait_until_empty
+from .test_transfer import hang_up_when_bridged, producer, transfer_call
 
 PERSON_WITHIN_S = 5.0
 REQUEST = "Hi, I'd like to know my current balance."
@@ -138,3 +142,37 @@ class _PolicyFrom:
 
     def __getattr__(self, name):
         return getattr(self.real, name)
+
+
+class SilentConsole:
+    """A producer console that takes the hand-off push and never answers."""
+
+    async def __aenter__(self) -> str:
+        async def never(request):
+            await asyncio.sleep(3600)
+
+        app = web.Application()
+        app.router.add_post("/pop", never)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/pop"
+
+    async def __aexit__(self, *exc) -> None:
+        await self.runner.cleanup()
+
+
+@pytest.mark.parametrize("fault", ["hangs", "refuses"])
+async def test_a_failing_console_push_does_not_hold_up_the_transfer(sandbox, ari, kit, voices, tmp_path, fault):
+    async with SilentConsole() as silent:
+        url = silent if fault == "hangs" else "http://127.0.0.1:9/pop"  # nothing listens on port 9
+        events, _, stored = await transfer_call(sandbox, ari, kit, voices, tmp_path, [producer("accept")],
+                                                during=hang_up_when_bridged, console_url=url)
+    [prepared] = of(events, "HandoffPrepared")
+    [ringing] = of(events, "ProducerRinging")
+    assert stored is not None and of(events, "TransferBridged"), "the producer must still get the caller"
+    waited = ringing.at - prepared.at
+    print(f"\nconsole push {fault}: the producer's phone rang {waited:.2f} s after the payload was stored")
+    assert waited < PUSH_TIMEOUT_S + 2.0  # the push is bounded; the ring is never held for it
+    assert of(events, "CallEnded")[0].reason == "handed_to"
