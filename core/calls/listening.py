@@ -187,13 +187,13 @@ class ListeningSession(CallSession):
         try:
             result = (await guess if guess else None) or await self._text_of(utterance, live)
         except SttError as exc:
-            self._decoding.pop(utterance.start_ms, None)
             log.warning("speech decode failed: %s", exc)
             self.journal.emit(SpeechFailed(call_id=self.info.call_id, error=str(exc)))
             if self.hearing is not None:
                 self.hearing.speech_failed(str(exc))
             return
-        self._decoding.pop(utterance.start_ms, None)
+        finally:  # decoded, failed or cancelled with the call: no longer waiting
+            self._decoding.pop(utterance.start_ms, None)
         event = CallerUtterance(
             call_id=self.info.call_id, start_ms=utterance.start_ms, end_ms=utterance.end_ms, text=result.text,
             engine=result.engine, decode_seconds=result.decode_seconds, cut=utterance.reason,

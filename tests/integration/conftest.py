@@ -242,5 +242,19 @@ def voices(sandbox) -> Voices:
     return Voices(folder, f"{sandbox.state['instance_dir_inside']}/sounds")
 
 
+def assert_balance_read_and_contained(events) -> None:
+    """The demo's balance caller: verified by policy number and date of birth, served, said goodbye to."""
+    from warmline.crm.seed import DEMO_CALLER
+
+    [check] = of(events, "IdentityChecked")
+    assert check.verified and check.method == "policy_number+date_of_birth"
+    [action] = of(events, "ActionTaken")
+    assert action.action == "read_balance" and f"${DEMO_CALLER.balance_cents / 100:.2f}" in action.result
+    assert of(events, "ConversationEnded")[0].outcome == "contained"
+    assert of(events, "CallEnded")[0].reason == "contained"
+    assert not of(events, "EscalationDecided")
+    assert any(e.prompt.startswith("goodbye") and e.outcome == "finished" for e in of(events, "PromptEnded"))
+
+
 def of(events, kind: str) -> list:
     return [e for e in events if type(e).__name__ == kind]

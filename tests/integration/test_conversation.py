@@ -11,7 +11,7 @@ from warmline.calls.store import EventStore
 from warmline.catalog import EVENT_KINDS
 from warmline.crm.seed import DEMO_CALLER
 
-from .conftest import PbxObserver, of, running_app, wait_until_empty
+from .conftest import PbxObserver, assert_balance_read_and_contained, of, running_app, wait_until_empty
 
 POLICY_KEYS = f"keys:{DEMO_CALLER.policy_number}#"
 
@@ -46,14 +46,7 @@ async def test_a_contained_call_verifies_reads_the_balance_and_hangs_up(sandbox,
         ("did_that_help", "Yes, thank you."),
         ("anything_else", "No, that's all."),
     ])
-    [check] = of(events, "IdentityChecked")
-    assert check.verified and check.method == "policy_number+date_of_birth"
-    [action] = of(events, "ActionTaken")
-    assert action.action == "read_balance" and f"${DEMO_CALLER.balance_cents / 100:.2f}" in action.result
-    assert of(events, "ConversationEnded")[0].outcome == "contained"
-    assert of(events, "CallEnded")[0].reason == "contained"
-    assert not of(events, "EscalationDecided")
-    assert any(e.prompt.startswith("goodbye") and e.outcome == "finished" for e in of(events, "PromptEnded"))
+    assert_balance_read_and_contained(events)
 
 
 ESCALATIONS = [
