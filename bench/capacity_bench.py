@@ -186,15 +186,21 @@ async def serve(state_file: str) -> None:
             peak["waiting"] = max(peak["waiting"], record["waiting_at_entry"] + (1 if pool._slots.locked() else 0))
             _out("decode", **record)
 
+    keep = Path(os.environ[KEEP_ENV]) if os.environ.get(KEEP_ENV) else None
+
     def engine(audio, rate):
         record = pending.get(id(audio))
         started, cpu = time.time(), time.thread_time()
         peak["busy"] = max(peak["busy"], pool.metrics.busy)
+        text = None
         try:
-            return engine_transcribe(audio, rate)
+            text = engine_transcribe(audio, rate)
+            return text
         finally:
             if record is not None:
                 record.update(t_start=started, t_end=time.time(), thread_cpu=time.thread_time() - cpu)
+            if keep is not None and text is not None:
+                keep_utterance(keep, audio, rate, text)
     pool.transcribe, pool.engine.transcribe = transcribe, engine
 
     fields_of: dict[type, list[str]] = {}
@@ -264,6 +270,18 @@ async def serve(state_file: str) -> None:
 # ================================================================================================
 # The PBX side: scripted callers, Asterisk's own events, /proc sampling
 # ================================================================================================
+
+KEEP_ENV = "CAPACITY_KEEP_UTTERANCES"
+
+
+def keep_utterance(folder: Path, audio, rate: int, text: str) -> None:
+    """The audio Whisper was given (16 kHz float) and what it read, for offline comparisons."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns()}"
+    np.save(folder / f"{name}.npy", audio.astype(np.float32))
+    with open(folder / "texts.jsonl", "a") as texts:
+        texts.write(json.dumps({"file": f"{name}.npy", "rate": rate, "text": text}) + "\n")
+
 
 def _pct(values, q: float) -> float:
     ordered = sorted(values)
@@ -904,8 +922,12 @@ def main() -> None:
     parser.add_argument("--profile", default="", type=lambda s: [int(x) for x in s.split(",") if x],
                         help="N values to record with py-spy (raw stacks in --out)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    parser.add_argument("--keep-utterances", default="", help="save every decoded utterance (audio .npy + text) "
+                        "in this folder, for offline engine comparisons")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.keep_utterances:
+        os.environ[KEEP_ENV] = str(Path(args.keep_utterances).resolve())  # the serving child inherits it
     if args.serve:
         asyncio.run(serve(args.serve))
         return

@@ -51,7 +51,7 @@ class WhisperEngine:
     streaming = False
 
     def __init__(self, model_path: str | Path | None = None, workers: int = 1, threads_per_worker: int = 1,
-                 language: str = "en", beam_size: int = 1, window: Window = "30s") -> None:
+                 language: str = "en", beam_size: int = 1, window: Window = "30s", fit_min_s: float = FIT_MIN_S) -> None:
         from faster_whisper import WhisperModel
 
         self.path = Path(model_path) if model_path else packaged_model_dir()
@@ -69,6 +69,7 @@ class WhisperEngine:
         self.language = language
         self.beam_size = beam_size
         self.window = window
+        self.fit_min_s = fit_min_s
         self._prompt = self._start_tokens()
 
     def transcribe(self, audio: np.ndarray, rate: int) -> str:
@@ -97,7 +98,7 @@ class WhisperEngine:
         import ctranslate2
 
         seconds = audio.shape[0] / rate
-        frames = int(max(seconds + FIT_PAD_S, FIT_MIN_S) * FRAMES_PER_S)
+        frames = int(max(seconds + FIT_PAD_S, self.fit_min_s) * FRAMES_PER_S)
         frames += frames % 2  # the encoder's stride-2 convolution
         features = self.model.feature_extractor(audio)[:, :frames]
         features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
