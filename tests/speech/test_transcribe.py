@@ -243,3 +243,24 @@ async def test_a_hung_decoder_times_out_and_its_worker_is_replaced():
     finally:
         engine.release.set()
         pool.close()
+
+
+async def test_a_late_worker_retires_when_its_decode_finishes_so_the_pool_keeps_its_size():
+    from warmline.speech.stt.pool import SttTimeout
+
+    engine = HangingEngine()
+    pool = SttPool(engine, workers=1, decode_timeout_s=0.2)
+    try:
+        with pytest.raises(SttTimeout):
+            await pool.transcribe(np.zeros(1600, dtype=np.float32))
+        assert pool._threads.alive == 2  # the late one, still decoding, and its replacement
+        engine.release.set()  # the late decode finishes after all (an overloaded box, not a hung one)
+        for _ in range(50):
+            if pool._threads.alive == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert pool._threads.alive == 1, "the abandoned worker went back to work: the pool grew"
+        assert (await pool.transcribe(np.zeros(1600, dtype=np.float32))).text == "second decode"
+    finally:
+        engine.release.set()
+        pool.close()

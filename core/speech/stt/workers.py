@@ -3,6 +3,8 @@
 A Python thread cannot be killed, so a decoder that hangs keeps its thread. What matters for the
 calls is that the pool keeps its capacity and that the process can still exit: the stuck thread
 is abandoned (a daemon thread, so it never holds up shutdown) and a fresh one takes its place.
+An abandoned thread whose job does finish (late, not hung: an overloaded box) retires instead of
+taking more jobs, so the pool never grows past its size (the 1,000-call soak saw 6 → 12 threads).
 """
 
 from __future__ import annotations
@@ -41,27 +43,42 @@ class Workers:
         self._threads.append(thread)
         thread.start()
 
+    @property
+    def alive(self) -> int:
+        return sum(thread.is_alive() for thread in self._threads)
+
     async def run(self, deadline_s: float | None, job: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((loop, future, job, args))
+        abandoned = threading.Event()  # set when a replacement has taken this job's worker's place
+        self._jobs.put((loop, future, job, args, abandoned))
         try:
             return await asyncio.wait_for(asyncio.shield(future), deadline_s)
         except TimeoutError:
             self.replaced += 1
             log.error("a %s decode ran past %.1f s: its worker is abandoned and replaced", self.name, deadline_s)
+            abandoned.set()
             self._spawn()
             raise DecodeTimeout(f"decode ran past {deadline_s:.1f} s") from None
 
     def _work(self) -> None:
         while (item := self._jobs.get()) is not _STOP:
-            loop, future, job, args = item
+            loop, future, job, args, abandoned = item
             try:
                 result = job(*args)
             except BaseException as exc:  # handed to the awaiting coroutine, which decides
                 _settle(loop, future, exc=exc)
             else:
                 _settle(loop, future, result=result)
+            if abandoned.is_set():  # replaced while it ran: the replacement is the pool's worker now
+                self._retire(threading.current_thread())
+                return
+
+    def _retire(self, thread: threading.Thread) -> None:
+        try:
+            self._threads.remove(thread)
+        except ValueError:
+            pass
 
     def close(self, grace_s: float = 2.0) -> None:
         """Stop the workers and wait for the healthy ones (a native library torn down under a
