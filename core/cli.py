@@ -232,6 +232,21 @@ async def watchdog(settings: Settings) -> int:
     return 0
 
 
+def live_metrics(services):
+    from warmline.numbers.prometheus import SttPoolCollector, live
+
+    metrics = live()
+    metrics.add_collector(SttPoolCollector(services.stt))
+    return metrics
+
+
+async def standalone_metrics(settings: Settings, metrics):
+    """[metrics] listen: /metrics on its own port while serve runs (the console serves it too); None when off."""
+    from warmline.numbers.prometheus import start_metrics_server
+
+    return await start_metrics_server(settings.metrics.listen, metrics) if settings.metrics.listen else None
+
+
 async def serve(settings: Settings) -> int:
     limit_arenas()  # before the model threads start (warmline/memory.py)
     plugin = load_pbx_plugin(settings.pbx)
@@ -239,7 +254,9 @@ async def serve(settings: Settings) -> int:
     services, _ = await asyncio.gather(asyncio.to_thread(build_services, settings.vad, settings.stt),
                                        plugin.prepare(settings))
     stop = stop_on_signals()
-    store = open_store(settings.store)
+    metrics = live_metrics(services)  # fed by the store: every event this process records, the console's too
+    metrics_site = await standalone_metrics(settings, metrics)
+    store = open_store(settings.store, on_commit=metrics.on_commit)
     kit = None
     try:
         if settings.dialog.enabled:
@@ -257,6 +274,8 @@ async def serve(settings: Settings) -> int:
             await kit.crm.close()
         store.close()
         services.close()
+        if metrics_site is not None:
+            await metrics_site.cleanup()
     log.info("warmline stopped")
     return 0
 
