@@ -58,15 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     crm.add_argument("--config", "-c", help="TOML file ([crm] is used)")
     cls = sub.add_parser("classify", help="one utterance per line on stdin → one JSON object per line")
     cls.add_argument("--config", "-c", help="TOML file ([nlu] is used)")
+    from warmline.numbers import cli as numbers_cli
+
+    numbers_cli.add_commands(sub)  # report, numbers, feedback, routing; train --with-feedback
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             return asyncio.run(load_pbx_plugin("asterisk").demo(args.sandbox))
+        if args.command == "train" and args.with_feedback is not None:
+            from warmline.numbers.retrain import retrain_command
+
+            return retrain_command(load_settings(args.config), args)
         if args.command == "train":
             from warmline.nlu.cli import train_command
 
             return train_command(args.out, args.clinc)
         settings = load_settings(args.config)
+        if args.command in numbers_cli.COMMANDS:
+            return numbers_cli.run(args, settings)
         if args.command == "crm":
             from warmline.crm.seed import seed_command
 
