@@ -18,6 +18,7 @@ from warmline.errors import WarmlineError
 from warmline.health import CheckResult
 from warmline.logs import setup_logging
 from warmline.memory import MemoryReleaser, limit_arenas
+from warmline.numbers.routing import with_routing_overrides
 from warmline.plugins import load_pbx_plugin
 from warmline.speech import prompts
 from warmline.speech.services import build_engine, build_services, build_vad
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             from warmline.nlu.cli import train_command
 
             return train_command(args.out, args.clinc)
-        settings = load_settings(args.config)
+        settings = with_routing_overrides(load_settings(args.config))  # applied from the weekly review, audited
         if args.command in numbers_cli.COMMANDS:
             return numbers_cli.run(args, settings)
         if args.command == "crm":
