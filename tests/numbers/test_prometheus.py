@@ -99,3 +99,23 @@ def test_listen_setting(listen, ok):
     else:
         with pytest.raises(ValueError, match="host:port"):
             MetricsSettings(listen=listen)
+
+
+def test_the_grafana_dashboard_reads_only_metrics_warmline_exports():
+    """Every series a panel queries is one /metrics serves (a renamed metric breaks this, not a dashboard)."""
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs/grafana/warmline.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"\bwarmline_[a-z_]+", e)}
+    metrics = LiveMetrics()
+    for call in CALLS:
+        for event in events_of(call):
+            metrics(event)
+    metrics.add_collector(SttPoolCollector(type("Pool", (), {"metrics": PoolMetrics(), "workers": 2})()))
+    exported = {s.name for f in text_string_to_metric_families(metrics.exposition().decode()) for s in f.samples}
+    assert used and used <= exported, sorted(used - exported)
+    labels = {m for e in exprs for m in re.findall(r"by \(([a-z_]+)\)", e)}
+    assert labels <= {"call_type", "reason", "le", "disposition"}
