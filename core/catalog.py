@@ -11,10 +11,11 @@ from pathlib import Path
 from warmline.calls import events as call_events
 from warmline.calls.store import EventKinds, EventStore, Postgres
 from warmline.dialog import events as dialog_events
+from warmline.dialog import survey
 from warmline.handoff import events as handoff_events
 from warmline.speech.settings import StoreSettings
 
-EVENT_KINDS = EventKinds((*call_events.KINDS, *dialog_events.KINDS, *handoff_events.KINDS))
+EVENT_KINDS = EventKinds((*call_events.KINDS, *dialog_events.KINDS, *survey.KINDS, *handoff_events.KINDS))
 
 
 def open_store(settings: StoreSettings, **options) -> EventStore:

@@ -18,6 +18,7 @@ from warmline.errors import WarmlineError
 from warmline.health import CheckResult
 from warmline.logs import setup_logging
 from warmline.memory import MemoryReleaser, limit_arenas
+from warmline.numbers.routing import with_routing_overrides
 from warmline.plugins import load_pbx_plugin
 from warmline.speech import prompts
 from warmline.speech.services import build_engine, build_services, build_vad
@@ -58,15 +59,24 @@ def main(argv: list[str] | None = None) -> int:
     crm.add_argument("--config", "-c", help="TOML file ([crm] is used)")
     cls = sub.add_parser("classify", help="one utterance per line on stdin → one JSON object per line")
     cls.add_argument("--config", "-c", help="TOML file ([nlu] is used)")
+    from warmline.numbers import cli as numbers_cli
+
+    numbers_cli.add_commands(sub)  # report, numbers, feedback, routing; train --with-feedback
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             return asyncio.run(load_pbx_plugin("asterisk").demo(args.sandbox))
+        if args.command == "train" and args.with_feedback is not None:
+            from warmline.numbers.retrain import retrain_command
+
+            return retrain_command(load_settings(args.config), args)
         if args.command == "train":
             from warmline.nlu.cli import train_command
 
             return train_command(args.out, args.clinc)
-        settings = load_settings(args.config)
+        settings = with_routing_overrides(load_settings(args.config))  # applied from the weekly review, audited
+        if args.command in numbers_cli.COMMANDS:
+            return numbers_cli.run(args, settings)
         if args.command == "crm":
             from warmline.crm.seed import seed_command
 
@@ -232,6 +242,21 @@ async def watchdog(settings: Settings) -> int:
     return 0
 
 
+def live_metrics(services):
+    from warmline.numbers.prometheus import SttPoolCollector, live
+
+    metrics = live()
+    metrics.add_collector(SttPoolCollector(services.stt))
+    return metrics
+
+
+async def standalone_metrics(settings: Settings, metrics):
+    """[metrics] listen: /metrics on its own port while serve runs (the console serves it too); None when off."""
+    from warmline.numbers.prometheus import start_metrics_server
+
+    return await start_metrics_server(settings.metrics.listen, metrics) if settings.metrics.listen else None
+
+
 async def serve(settings: Settings) -> int:
     limit_arenas()  # before the model threads start (warmline/memory.py)
     plugin = load_pbx_plugin(settings.pbx)
@@ -239,7 +264,9 @@ async def serve(settings: Settings) -> int:
     services, _ = await asyncio.gather(asyncio.to_thread(build_services, settings.vad, settings.stt),
                                        plugin.prepare(settings))
     stop = stop_on_signals()
-    store = open_store(settings.store)
+    metrics = live_metrics(services)  # fed by the store: every event this process records, the console's too
+    metrics_site = await standalone_metrics(settings, metrics)
+    store = open_store(settings.store, on_commit=metrics.on_commit)
     kit = None
     try:
         if settings.dialog.enabled:
@@ -257,6 +284,8 @@ async def serve(settings: Settings) -> int:
             await kit.crm.close()
         store.close()
         services.close()
+        if metrics_site is not None:
+            await metrics_site.cleanup()
     log.info("warmline stopped")
     return 0
 

@@ -23,6 +23,7 @@ from warmline.dialog.settings import DialogSettings
 from warmline.errors import ConfigError, PluginError, shown_key
 from warmline.handoff.settings import HandoffSettings
 from warmline.nlu.policy import NluSettings
+from warmline.numbers.settings import MetricsSettings, NumbersSettings
 from warmline.speech.settings import (
     PromptSettings,
     StoreSettings,
@@ -60,6 +61,8 @@ class Settings(BaseSettings):
     dialog: DialogSettings = DialogSettings()
     crm: CrmSettings = CrmSettings()
     store: StoreSettings = StoreSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    numbers: NumbersSettings = NumbersSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -129,9 +129,15 @@ class EventStore:
         rows = self._read("SELECT kind, data FROM call_events WHERE call_id=? ORDER BY seq", (call_id,))
         return [self._rebuild(call_id, kind, data) for kind, data in rows]
 
-    def call_ids(self) -> list[str]:
+    def call_ids(self, since: float | None = None, until: float | None = None) -> list[str]:
+        """Every call in the order they started; with since/until, the calls that started in [since, until)."""
         self.flush()
-        rows = self._read("SELECT call_id FROM call_events GROUP BY call_id ORDER BY MIN(at)", ())
+        if since is None and until is None:
+            rows = self._read("SELECT call_id FROM call_events GROUP BY call_id ORDER BY MIN(at)", ())
+        else:
+            rows = self._read("SELECT call_id FROM call_events GROUP BY call_id HAVING MIN(at) >= ? AND MIN(at) < ? "
+                              "ORDER BY MIN(at)", (since if since is not None else 0.0,
+                                                   until if until is not None else 1e18))
         return [r[0] for r in rows]
 
     def close(self, timeout: float = 10.0) -> None:
@@ -204,6 +210,9 @@ class EventStore:
 
     def _commit(self, items: list[tuple[str, CallEvent]]) -> None:
         rows = [row for row in map(self._row, items) if row]
+        # an ended call's counter is dropped once its rows are in: an event after CallEnded in the same
+        # batch (a disposition, a survey answer) still numbers on from it, a later one reads MAX(seq)
+        ended = [event.call_id for _, event in items if isinstance(event, CallEnded)]
         backoff, warned = 0.1, False
         while rows:
             try:
@@ -218,6 +227,8 @@ class EventStore:
                     warned = True
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+        for call_id in ended:
+            self._seq.pop(call_id, None)
         if warned:
             log.warning("event store %s: written again", self.db)
         with self._done:
@@ -238,8 +249,6 @@ class EventStore:
             seq = self._writer_db.execute(self._sql("SELECT COALESCE(MAX(seq), 0) FROM call_events WHERE call_id=?"),
                                           (event.call_id,)).fetchone()[0]
         self._seq[event.call_id] = seq + 1
-        if isinstance(event, CallEnded):
-            self._seq.pop(event.call_id, None)
         return (event.call_id, seq + 1, event.at, name, data)
 
     def _purge_if_due(self) -> None:

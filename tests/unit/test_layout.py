@@ -26,8 +26,9 @@ ALLOWED = {
     "dialog": {"base", "speech", "calls", "nlu", "crm"},
     "handoff": {"base", "calls", "dialog", "crm"},
     "conversation": {"base", "speech", "calls", "nlu", "crm", "dialog", "handoff"},
+    "numbers": {"base", "speech", "calls", "nlu", "crm", "dialog", "handoff"},
     "data": set(),
-    "root": {"base", "speech", "calls", "nlu", "crm", "dialog", "handoff", "conversation", "data"},
+    "root": {"base", "speech", "calls", "nlu", "crm", "dialog", "handoff", "conversation", "numbers", "data"},
 }
 PLUGIN_PACKAGES = ("warmline.ari_app", "warmline.fs_app")
 PBX_LIBRARIES = {"panoramisk", "greenswitch", "ESL"}

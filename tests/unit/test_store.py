@@ -106,6 +106,21 @@ def test_close_writes_everything_queued(tmp_path):
     reopened.close()
 
 
+def test_events_after_call_ended_in_one_batch_keep_numbering(tmp_path):
+    """A disposition or survey answer recorded with the call's end (one writer batch) is stored after it."""
+    store = EventStore(tmp_path / "e.sqlite3", EVENT_KINDS)
+    store.record(CallEnded(call_id="c", reason=EndReason.CONTAINED))
+    store.record(KeysPressed(call_id="c", digits="5"))
+    store.record(KeysPressed(call_id="c", digits="4"))
+    store.flush()
+    store.record(KeysPressed(call_id="c", digits="3"))  # a later batch: numbered on from the stored rows
+    assert [type(e).__name__ for e in store.events("c")] == ["CallEnded", "KeysPressed", "KeysPressed", "KeysPressed"]
+    assert [e.digits for e in store.events("c")[1:]] == ["5", "4", "3"]
+    store.close()
+    rows = sqlite3.connect(tmp_path / "e.sqlite3").execute("SELECT seq FROM call_events ORDER BY seq").fetchall()
+    assert [r[0] for r in rows] == [1, 2, 3, 4]
+
+
 def test_a_writer_killed_mid_call_loses_nothing_it_acknowledged(tmp_path):
     path = tmp_path / "e.sqlite3"
     acked = killed_after(["sqlite", str(path)], 3000)
