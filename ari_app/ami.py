@@ -1,13 +1,15 @@
-"""AMI over panoramisk: login check now; screen-pop events and device state build on it."""
+"""AMI over panoramisk: the login check, and serve's long-lived link (queue pauses, queue events)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
 from warmline.ari_app.settings import AmiSettings
 from warmline.errors import PbxError
 
@@ -83,3 +85,80 @@ async def _reply(manager: Manager, action: asyncio.Future, timeout: float, where
 
 
 _NEVER_S = 86400
+
+
+AmiEvent = Callable[[Message], None]
+
+
+class _Manager(Manager):
+    """panoramisk's manager, which reconnects (and logs in again) by itself, but must stop doing so
+    once closed: a reconnect it had already scheduled would open a connection nobody closes."""
+
+    closing = False
+
+    def connect(self, *args, **kwargs):
+        if self.closing:
+            return None
+        return super().connect(*args, **kwargs)
+
+
+class AmiLink:
+    """One AMI login for as long as serve runs: actions the desk sends, events it maps (the calls
+    that left Stasis for the dialplan's queues are seen only here)."""
+
+    def __init__(self, settings: AmiSettings, events: dict[str, AmiEvent], timeout: float = 5.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self.where = f"{settings.host}:{settings.port}"
+        self.logged_in = asyncio.Event()
+        self._manager: _Manager | None = None
+        self._events = events
+
+    async def run(self, stop: asyncio.Event) -> None:
+        s = self.settings
+        manager = self._manager = _Manager(
+            loop=asyncio.get_running_loop(), host=s.host, port=s.port, username=s.username,
+            secret=s.password.get_secret_value(), ping_delay=10, ping_interval=10, reconnect_timeout=2,
+            on_login=lambda _m: self._on_login(), on_disconnect=lambda _m, _exc: self._on_disconnect(),
+            log=logging.getLogger("panoramisk"))
+        for name, handle in self._events.items():
+            manager.register_event(name, lambda _m, message, handle=handle: self._dispatch(handle, message))
+        manager.connect()
+        try:
+            await stop.wait()
+        finally:
+            manager.closing = True
+            self.logged_in.clear()
+            manager.close()
+
+    def _on_login(self) -> None:
+        log.info("logged in to AMI", extra={"ami": self.where})
+        self.logged_in.set()
+
+    def _on_disconnect(self) -> None:
+        if self.logged_in.is_set():
+            log.warning("lost the AMI connection at %s; reconnecting", self.where)
+        self.logged_in.clear()
+
+    @staticmethod
+    def _dispatch(handle: AmiEvent, message: Message) -> None:
+        try:
+            handle(message)
+        except Exception:  # one odd event must not stop the others
+            log.exception("could not handle an AMI %s event", message.get("Event"))
+
+    async def send(self, action: dict[str, str]) -> Message:
+        """One action's reply (success or not: the caller reads it); AmiError when AMI is out of reach."""
+        manager = self._manager
+        if manager is None or not self.logged_in.is_set() or manager.protocol is None:
+            raise AmiError(f"AMI at {self.where} is not connected: check [ami] and that Asterisk runs")
+        reply = manager.send_action(dict(action))
+        done, _ = await asyncio.wait({reply}, timeout=self.timeout)  # panoramisk's futures: never cancelled
+        if not done:
+            raise AmiError(f"AMI at {self.where} did not answer {action.get('Action')} in {self.timeout:.0f} s")
+        return reply.result()
+
+
+def one_line(value: str, limit: int = 80) -> str:
+    """A value safe in an AMI header: one line, printable ASCII (no header can be smuggled in)."""
+    return "".join(ch for ch in value if 32 <= ord(ch) < 127)[:limit]

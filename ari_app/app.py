@@ -13,8 +13,10 @@ import aiohttp
 from warmline.ari_app.call import CallHandler
 from warmline.ari_app.channels import Channels, subject
 from warmline.ari_app.client import STRINGS, AriClient, AriError, AriUnreachable, ari_object, ari_objects, auth_header
+from warmline.ari_app.ami import AmiLink
 from warmline.ari_app.console import ConsolePush
 from warmline.ari_app.context import AppContext
+from warmline.ari_app.desk import AsteriskDesk, DeskError, QueueWatch, run_ami
 from warmline.ari_app.events import parse_event
 from warmline.ari_app.lease import AppTaken, Lease
 from warmline.ari_app.settings import AsteriskSettings
@@ -23,8 +25,9 @@ from warmline.ari_app.voice import PLAYBACK_VARIABLE
 from warmline.calls.events import Listener
 from warmline.calls.session import SessionFactory
 from warmline.errors import PbxError
+from warmline.handoff.routing import Producer
 from warmline.logs import call_id_var
-from warmline.pbx import DeskHost
+from warmline.pbx import DeskActions, DeskHost
 from warmline.tasks import cancel_all, first_done
 
 log = logging.getLogger(__name__)
@@ -64,17 +67,27 @@ class StasisApp:
         self.displaced = False  # another process took the app: this one must stop, not reconnect
         self.connections = 0  # successful (re)connects, for tests and status
         self._background: set[asyncio.Task] = set()
+        # AMI sees what ARI cannot: calls in the dialplan's queues; and it pauses queue members
+        self.queue_watch = QueueWatch(settings.handoff.producers, self.listeners, self._spawn)
+        self.ami = AmiLink(settings.ami, self.queue_watch.handlers()) if settings.ami.enabled else None
+        self.queue_watch.ami = self.ami
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with aiohttp.ClientSession() as http:
-            self._bind(AriClient(self.settings.ari, http))
-            try:
-                await self._connect_loop(http, stop)
-            finally:
-                await self._shutdown_calls()
-                await _quietly(self.lease.release())
+        ami = asyncio.create_task(run_ami(self.ami, stop), name="ami-link") if self.ami is not None else None
+        try:
+            async with aiohttp.ClientSession() as http:
+                self._bind(AriClient(self.settings.ari, http))
+                try:
+                    await self._connect_loop(http, stop)
+                finally:
+                    self._attach(None)
+                    await self._shutdown_calls()
+                    await _quietly(self.lease.release())
+        finally:
+            if ami is not None:
+                await cancel_all([ami])
 
     async def settle(self, client: AriClient) -> None:
         """One reconciliation pass without taking the app: what the watchdog does while no
@@ -87,7 +100,7 @@ class StasisApp:
         self.client = client
         self.lease = Lease(client, self.settings.ari.app)
         self.ctx = AppContext(self.settings, client, self.channels, self.connected, self.session_factory,
-                              self.listeners, self.console, self._spawn)
+                              self.listeners, self.console, self._spawn, self._in_wrap_up)
 
     async def _connect_loop(self, http: aiohttp.ClientSession, stop: asyncio.Event) -> None:
         backoff = Backoff(0.5, self.settings.ari.reconnect_max_s)
@@ -120,10 +133,12 @@ class StasisApp:
             try:
                 await self.reconcile()
                 self.connected.set()
+                self._attach(AsteriskDesk(self.ctx, self.ami, self._take_over))
                 await self._pump(ws, stop)
             except AriUnreachable as exc:
                 log.debug("ARI went away during reconciliation: %s", exc)
             finally:
+                self._attach(None)
                 self.connected.clear()
                 await cancel_all([renewing])
                 await ws.close()
@@ -163,6 +178,33 @@ class StasisApp:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
+
+    # --- the desk (the producer console) -------------------------------------------------------
+
+    def _attach(self, actions: DeskActions | None) -> None:
+        if self.desk is None:
+            return
+        try:
+            self.desk.attach(actions)
+        except Exception:  # the console's trouble must not take the calls down
+            log.exception("the desk refused the PBX's actions")
+
+    def _in_wrap_up(self) -> frozenset[str]:
+        """Producers the console holds in wrap-up (routing skips them); none without a console."""
+        if self.desk is None:
+            return frozenset()
+        try:
+            return frozenset(self.desk.in_wrap_up())
+        except Exception:  # ring them rather than nobody
+            log.exception("the desk could not say who is in wrap-up")
+            return frozenset()
+
+    def _take_over(self, call_id: str, supervisor: Producer) -> None:
+        handler = next((h for h in self.channels.owners(CallHandler) if h.call_id == call_id), None)
+        if handler is None:
+            raise DeskError(f"call {call_id} is not with the AI (ended, or already with a person): "
+                            "only a call the AI is still serving can be taken over")
+        handler.take_over(supervisor)
 
     # --- events ----------------------------------------------------------------------------------
 

@@ -32,9 +32,14 @@ from warmline.calls.events import (
     MediaEnded,
 )
 from warmline.calls.session import CallInfo, CallSession, SessionResult
-from warmline.dialog.events import EscalationDecided
-from warmline.handoff.events import TransferBridged
+from warmline.dialog.dialogue import Ending
+from warmline.dialog.events import CallerTurn, ConversationEnded, ConversationOutcome, EscalationDecided
+from warmline.dialog.triggers import Escalation, Reason
+from warmline.errors import PbxError
+from warmline.handoff.events import CallTakenOver, TransferBridged
 from warmline.handoff.payload import load_payload_from
+from warmline.handoff.route import route_for
+from warmline.handoff.routing import Producer
 from warmline.logs import call_id_var
 from warmline.privacy import mask_number
 from warmline.tasks import cancel_all, first_done
@@ -42,6 +47,11 @@ from warmline.tasks import cancel_all, first_done
 log = logging.getLogger(__name__)
 
 SESSION_DRAIN_S = 2.0  # after hang-up, time the session gets to finish with the audio it has
+TAKEOVER_QUEUE = "service"  # where a taken-over caller goes if the supervisor does not answer after all
+
+
+class NotWithTheAi(PbxError):
+    """A take-over asked for a call the AI no longer holds."""
 
 
 def new_call_id() -> str:
@@ -73,6 +83,8 @@ class CallHandler:
         self.task: asyncio.Task | None = None
         self.media_released = False
         self.session: CallSession | None = None
+        self.supervisor: Producer | None = None  # a supervisor took the call from the AI (the desk)
+        self.taken_over = asyncio.Event()
         prompts = ctx.settings.prompts
         self.voice = AriVoice(self.client, self.channel_id, prompts.asterisk_dir or prompts.dir)
         ctx.channels.claim(self.channel_id, self)
@@ -108,6 +120,13 @@ class CallHandler:
     def on_dtmf(self, digit: str) -> None:
         if self.session is not None and digit:
             self.session.on_dtmf(digit)
+
+    def take_over(self, supervisor: Producer) -> None:
+        """A supervisor takes the call from the AI: the conversation stops, the caller is rung to them."""
+        if self.session is None or self.media_released or self.caller_gone.is_set() or self.supervisor:
+            raise NotWithTheAi(f"call {self.call_id} is not with the AI any more: it cannot be taken over")
+        self.supervisor = supervisor
+        self.taken_over.set()
 
     # --- the call ------------------------------------------------------------------------------
 
@@ -174,13 +193,34 @@ class CallHandler:
         session = self.session = self.ctx.session_factory(self.info, self.journal, self.voice)
         session_task = asyncio.create_task(session.run(leg.chunks()), name=f"session-{self.call_id}")
         try:
-            if await first_done(session_task, self.caller_gone, cancel_rest=False) is self.caller_gone:
+            done = await first_done(session_task, self.caller_gone, self.taken_over, cancel_rest=False)
+            if done is self.taken_over:
+                await cancel_all([session_task])  # the AI stops mid-word: a person has the caller now
+                await self.voice.stop()
+                return self._taken_over(session)
+            if done is self.caller_gone:
                 await leg.close()  # ends the audio; the session finishes what it heard
                 finished = await first_done(session_task, timeout=SESSION_DRAIN_S)
                 return session_task.result() if finished else None
             return session_task.result()  # re-raises a crashed session
         finally:
             await cancel_all([session_task])
+
+    def _taken_over(self, session: CallSession) -> SessionResult:
+        """Escalated like any other call, with its own reason code and the payload, to the supervisor."""
+        journal, supervisor = self.journal, self.supervisor
+        requests = [t for t in journal.of_type(CallerTurn) if not t.answer]
+        intent = requests[-1].intent if requests else None
+        esc = Escalation(Reason.SUPERVISOR_TAKEOVER, intent, "taken over from the console", final=True)
+        journal.emit(EscalationDecided(call_id=self.call_id, reason=esc.reason, intent=intent, detail=esc.detail,
+                                       final=True, queue=TAKEOVER_QUEUE))
+        journal.emit(CallTakenOver(call_id=self.call_id, supervisor=supervisor.name if supervisor else ""))
+        journal.emit(ConversationEnded(call_id=self.call_id, outcome=ConversationOutcome.ESCALATED,
+                                       intents=tuple(dict.fromkeys(t.intent for t in requests))))
+        route = route_for(Ending(ConversationOutcome.ESCALATED, TAKEOVER_QUEUE, esc), journal)
+        heard = getattr(session, "listening", session)  # the dialogue's session counts in its listener
+        log.info("call taken over by a supervisor")
+        return SessionResult(heard.frames, heard.audio_seconds, "taken over", route)
 
     async def _follow(self, result: SessionResult | None) -> None:
         """Hang up a contained call; hand anyone else to a producer, or on into the dialplan."""
@@ -214,6 +254,8 @@ class CallHandler:
     async def _transfer(self, target: str, variables: dict[str, str]) -> bool:
         """Ring producers ourselves (transfer mode): True once the caller is with one, or gone."""
         payload = load_payload_from(self.journal)
+        if self.supervisor is not None and payload is not None:  # taken over: the supervisor, whatever the mode
+            return await AttendedTransfer(self.ctx, self.view(), payload, variables, only=self.supervisor).run()
         if self.ctx.settings.handoff.mode != "transfer" or target == "payment" or payload is None:
             return False
         return await AttendedTransfer(self.ctx, self.view(), payload, variables).run()

@@ -27,6 +27,7 @@ class AppContext:
     listeners: tuple[Listener, ...]
     console: ConsolePush | None
     spawn: Spawn  # a background task the app owns, cancels on shutdown and logs if it fails
+    in_wrap_up: Callable[[], frozenset[str]] = frozenset  # producers the console holds in wrap-up
 
     @property
     def app_name(self) -> str:

@@ -35,7 +35,7 @@ from warmline.handoff.events import (
     TransferPlanned,
 )
 from warmline.handoff.payload import HandoffPayload
-from warmline.handoff.routing import Availability, Producer, RoutePlan, plan
+from warmline.handoff.routing import Availability, Producer, RoutePlan, plan, with_wrap_up
 from warmline.speech.prompts import Prompt
 from warmline.tasks import first_done
 
@@ -105,11 +105,16 @@ class ProducerLeg:
 
 
 class AttendedTransfer:
-    def __init__(self, ctx: AppContext, call: CallView, payload: HandoffPayload, variables: dict[str, str]) -> None:
+    def __init__(self, ctx: AppContext, call: CallView, payload: HandoffPayload, variables: dict[str, str],
+                 only: Producer | None = None) -> None:
+        """`only`: ring this one person, not the routing's producers (a supervisor taking the call over,
+        who asked for it: accepted without a key)."""
         self.ctx = ctx
         self.call = call
         self.client = ctx.client
-        self.settings = ctx.settings.handoff
+        self.only = only
+        self.settings = ctx.settings.handoff if only is None else ctx.settings.handoff.model_copy(
+            update={"accept": "auto"})
         self.payload = payload
         self.variables = variables
         self.call_id = call.call_id
@@ -137,13 +142,17 @@ class AttendedTransfer:
     # --- who to ring -------------------------------------------------------------------------
 
     async def _plan(self) -> RoutePlan:
-        producers = self.settings.producers
-        states = await asyncio.gather(*(self._availability(p) for p in producers))
         skills = self.payload.skills
-        route = plan(producers, queue=skills.queue, line=skills.line, state=skills.state,
-                     licensed_queues=self.settings.licensed_queues,
-                     availability=dict(zip((p.name for p in producers), states)),
-                     limit=self.settings.max_producers)
+        if self.only is not None:
+            route = RoutePlan((self.only,), ())
+        else:
+            producers = self.settings.producers
+            states = await asyncio.gather(*(self._availability(p) for p in producers))
+            pbx = dict(zip((p.name for p in producers), states))
+            route = plan(producers, queue=skills.queue, line=skills.line, state=skills.state,
+                         licensed_queues=self.settings.licensed_queues,
+                         availability=with_wrap_up(pbx, self.ctx.in_wrap_up()),  # the console's wrap-up
+                         limit=self.settings.max_producers)
         self.call.journal.emit(TransferPlanned(
             call_id=self.call_id, queue=skills.queue, ring=tuple(p.name for p in route.ring), skipped=route.skipped))
         return route

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from warmline.calls.events import Listener
 from warmline.calls.session import SessionFactory
+from warmline.handoff.events import SuperviseMode  # defined with the event that records it; part of this contract
 from warmline.health import CheckResult
 
 if TYPE_CHECKING:  # config loads plugins through this contract
     from warmline.config import Settings
-
-
-class SuperviseMode(StrEnum):
-    LISTEN = "listen"  # the supervisor hears both sides; nobody hears them
-    WHISPER = "whisper"  # the producer hears the supervisor; the caller does not
-    BARGE = "barge"  # all three talk
 
 
 class DeskActions(Protocol):

@@ -37,11 +37,13 @@ class Reason(StrEnum):
     NO_MATCH = "no_match"
     OPT_OUT = "opt_out"
     SYSTEM_ERROR = "system_error"
+    SUPERVISOR_TAKEOVER = "supervisor_takeover"  # a supervisor took the call from the AI on the console
 
 
 FINAL = frozenset({Reason.CALLER_REQUESTED_HUMAN, Reason.CALLER_PRESSED_ZERO})
 CALLER_REASONS = FINAL | {Reason.OPT_OUT}  # the caller's own request: honoured whatever the intent
-SWITCHABLE = frozenset(Reason) - {Reason.SYSTEM_ERROR}  # a broken engine always hands off
+FROM_OUTSIDE = frozenset({Reason.SUPERVISOR_TAKEOVER})  # decided by a person, never by these triggers
+SWITCHABLE = frozenset(Reason) - {Reason.SYSTEM_ERROR} - FROM_OUTSIDE  # a broken engine always hands off
 PER_INTENT = SWITCHABLE - CALLER_REASONS
 
 DEFAULT_OPT_OUT = (

@@ -96,8 +96,49 @@ class DispositionRecorded(CallEvent):
     notes: str = personal(Personal.SPEECH, default="")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueAgentAnswered(CallEvent):
+    """The call went on to the PBX's own queue and a member answered it (after Warmline's own tries)."""
+
+    producer: str  # the producer whose queue_member answered; "" when the member is no configured producer
+    queue: str  # the PBX's queue, as it names it (Asterisk: warmline-licensed)
+    member: str  # the member's interface (Asterisk: Local/s@agents/n, PJSIP/1001)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackRequested(CallEvent):
+    """Nobody took the call: it ended in the call-back list (Asterisk: the voicemail box) for someone to claim."""
+
+    queue: str  # the Warmline queue it was escalated to
+    number: str = personal(Personal.SEALED)  # the number to call back
+
+
+class SuperviseMode(StrEnum):
+    """How a supervisor joins a live call (warmline.pbx.DeskActions.supervise)."""
+
+    LISTEN = "listen"  # the supervisor hears both sides; nobody hears them
+    WHISPER = "whisper"  # the producer hears the supervisor; the caller does not
+    BARGE = "barge"  # all three talk
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisorJoined(CallEvent):
+    """A supervisor's own phone joined the call's live audio (listen, whisper to the producer, or barge)."""
+
+    supervisor: str  # the console account
+    mode: SuperviseMode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallTakenOver(CallEvent):
+    """A supervisor took a call still with the AI: it is escalated (supervisor_takeover) and rung to them."""
+
+    supervisor: str  # the console account
+
+
 # The kinds this module defines, for the event store's registry (warmline.catalog).
 KINDS: tuple[type[CallEvent], ...] = (
     HandoffPrepared, TransferPlanned, ProducerDialled, ProducerRinging, ProducerAnswered,
-    ProducerLost, TransferBridged, DispositionRecorded,
+    ProducerLost, TransferBridged, DispositionRecorded, QueueAgentAnswered, CallbackRequested, SupervisorJoined,
+    CallTakenOver,
 )

@@ -1,14 +1,14 @@
 """Who to ring for a hand-off: producers by queue, skills and availability (sans-IO).
 
-The PBX plugin reads availability (device state, Do Not Disturb) into `Availability`; this module
-only decides,
-so every rule is a row in a table test.
+The PBX plugin reads availability (device state, Do Not Disturb) into `Availability`, and the
+console's wrap-up on top (`with_wrap_up`); this module only decides, so every rule is a row in a
+table test.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import get_args
@@ -31,12 +31,24 @@ class Producer(BaseModel):
                                         "empty = the PBX plugin derives it from the endpoint")
     dnd: str = Field("", description="where the PBX keeps their Do Not Disturb flag (Asterisk: an AstDB "
                                      "family/key, non-empty under DND, e.g. DND/1001)")
+    queue_member: str = Field("", description="who they are in the PBX's own queues (Asterisk: the queue "
+                                              "member's interface, e.g. PJSIP/1001): paused there during "
+                                              "wrap-up, and named when a queue call reaches them; empty = "
+                                              "the endpoint")
 
     @field_validator("endpoint")
     @classmethod
     def _dial_string(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_]+/[^\s,&]+", value):  # one channel: no "&" lists, no Dial options
             raise ValueError(f"endpoint {value!r} is not a dial string: write Tech/resource, e.g. PJSIP/1001")
+        return value
+
+    @field_validator("queue_member")
+    @classmethod
+    def _member(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9_]+/\S+", value):
+            raise ValueError(f"queue_member {value!r} is not a queue member interface: write Tech/resource as "
+                             "in queues.conf, e.g. PJSIP/1001, or \"\" for the endpoint")
         return value
 
     @field_validator("lines")
@@ -77,6 +89,12 @@ UNKNOWN = Availability.UNKNOWN
 RINGABLE = frozenset({Availability.FREE, Availability.UNKNOWN})
 
 
+def with_wrap_up(availability: Mapping[str, Availability], wrap_up: Iterable[str]) -> dict[str, Availability]:
+    """The PBX's view with the desk's on top: a producer tagging their last transfer is not rung,
+    whatever their phone says."""
+    return {**availability, **{name: Availability.WRAP_UP for name in wrap_up}}
+
+
 def available(a: Availability) -> bool:
     """Free to ring: idle, or of unknown state and so worth trying."""
     return a in RINGABLE
@@ -112,7 +130,7 @@ def why_not(producer: Producer, *, queue: str, line: str | None, state: str | No
     if licensed and not _licensed(producer, state):
         return "not_licensed_in_state"
     if not available(availability):
-        return availability.value  # "busy", "offline", "dnd"
+        return availability.value  # "busy", "offline", "dnd", "wrap_up"
     return None
 
 

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 from pydantic import ValidationError
-from warmline.handoff.routing import Availability, Producer, RoutePlan, available, plan
+from warmline.handoff.routing import Availability, Producer, RoutePlan, available, plan, with_wrap_up
 
 
 def producer(name="dana", **kw):
@@ -60,6 +60,15 @@ TABLE = [
     ("licence-beats-availability", {"states": ()}, {**LIC, "availability": free(Availability.BUSY)},
      "not_licensed_in_state"),
     ("other-producer-availability", {}, {"availability": {"lee": Availability.DND}}, None),
+    # wrap-up: tagging the last transfer on the console; never rung, whatever the phone says
+    ("wrap-up", {}, {"availability": free(Availability.WRAP_UP)}, "wrap_up"),
+    ("wrap-up-over-free", {}, {"availability": with_wrap_up(free(Availability.FREE), ["dana"])}, "wrap_up"),
+    ("wrap-up-over-unknown", {}, {"availability": with_wrap_up({}, ["dana"])}, "wrap_up"),
+    ("wrap-up-over-dnd", {}, {"availability": with_wrap_up(free(Availability.DND), ["dana"])}, "wrap_up"),
+    ("other-in-wrap-up", {}, {"availability": with_wrap_up(free(Availability.FREE), ["lee"])}, None),
+    ("licence-beats-wrap-up", {"states": ()}, {**LIC, "availability": free(Availability.WRAP_UP)},
+     "not_licensed_in_state"),
+    ("queue-beats-wrap-up", {}, {"queue": "claims", "availability": free(Availability.WRAP_UP)}, "other_queue"),
 ]
 
 
@@ -75,6 +84,7 @@ def test_rules(name, who, call, why):
 @pytest.mark.parametrize("availability,free_to_ring", [
     (Availability.FREE, True), (Availability.UNKNOWN, True),  # UNKNOWN: the PBX cannot tell: try them
     (Availability.BUSY, False), (Availability.OFFLINE, False), (Availability.DND, False),
+    (Availability.WRAP_UP, False),
 ])
 def test_available(availability, free_to_ring):
     assert available(availability) is free_to_ring
@@ -95,6 +105,26 @@ def test_configured_order_and_limit(limit, ring):
     assert [p.name for p in result.ring] == ring
     # skips are reported in configured order whatever the limit; producers past the limit are not "skipped"
     assert result.skipped == (("ann", "line_of_business"), ("cat", "other_queue"), ("eve", "busy"))
+
+
+def test_wrap_up_passes_over_to_the_next_producer():
+    result = route(TEAM, availability=with_wrap_up({"eve": Availability.BUSY}, ["bob", "nobody-configured"]))
+    assert [p.name for p in result.ring] == ["dee", "fay"]
+    assert ("bob", "wrap_up") in result.skipped and ("eve", "busy") in result.skipped
+
+
+@pytest.mark.parametrize("pbx,wrap_up,expected", [
+    ({}, [], {}),
+    ({"dana": Availability.FREE}, [], {"dana": Availability.FREE}),
+    ({"dana": Availability.FREE}, ["dana"], {"dana": Availability.WRAP_UP}),
+    ({"dana": Availability.BUSY, "lee": Availability.FREE}, frozenset({"lee"}),
+     {"dana": Availability.BUSY, "lee": Availability.WRAP_UP}),
+    ({}, ["lee"], {"lee": Availability.WRAP_UP}),  # unknown to the PBX: the desk still says no
+])
+def test_with_wrap_up(pbx, wrap_up, expected):
+    before = dict(pbx)
+    assert with_wrap_up(pbx, wrap_up) == expected
+    assert pbx == before  # the PBX's own reading is left as it was
 
 
 def test_nobody_eligible():
@@ -120,6 +150,8 @@ INVALID = [
     ("unknown-line", {"lines": ("boats",)}, "lines of business"),
     ("dnd-no-key", {"dnd": "DND"}, "family/key"),
     ("dnd-no-family", {"dnd": "/1001"}, "family/key"),
+    ("queue-member-no-tech", {"queue_member": "1001"}, "queue member interface"),
+    ("queue-member-space", {"queue_member": "PJSIP/10 01"}, "queue member interface"),
     ("no-name", {"name": ""}, "at least 1"),
     ("unknown-field", {"skills": ("auto",)}, "Extra inputs"),
 ]

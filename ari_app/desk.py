@@ -1,0 +1,141 @@
+"""The desk's hands on Asterisk: what the producer console asks of the PBX (`DeskActions`), and
+what AMI reports of calls in the agency's queues, recorded on the calls' streams.
+
+Pausing is AMI's QueuePause on the producer's queue-member interface, in every queue Asterisk has
+them in (no Queue header: Asterisk finds the queues). Supervision and take-over go through ARI:
+the supervisor's own phone is rung in Warmline's Stasis app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from panoramisk.message import Message
+from pydantic import ValidationError
+from warmline.ari_app.ami import AmiError, AmiLink, one_line
+from warmline.ari_app.context import AppContext
+from warmline.ari_app.queues import CALL_ID_VARIABLE, agent_answered, callback_requested, queue_member
+from warmline.ari_app.supervise import Supervision, SupervisionError
+from warmline.calls.events import CallEvent, CallJournal, Listener
+from warmline.errors import PbxError
+from warmline.handoff.events import SupervisorJoined
+from warmline.handoff.routing import Producer
+from warmline.pbx import SuperviseMode
+
+log = logging.getLogger(__name__)
+
+NOT_A_MEMBER = "interface not found"  # QueuePause's answer when the member is in no queue
+
+
+class DeskError(PbxError):
+    """The console asked for something this PBX cannot do right now."""
+
+
+def record(listeners: Sequence[Listener], event: CallEvent) -> None:
+    """One event on a call's stream from outside the call's own handler (it may have left Stasis)."""
+    CallJournal(event.call_id, list(listeners)).emit(event)
+
+
+def pause_action(interface: str, paused: bool, reason: str) -> dict[str, str]:
+    return {"Action": "QueuePause", "Interface": interface, "Paused": "true" if paused else "false",
+            "Reason": one_line(reason)}
+
+
+class AsteriskDesk:
+    """`DeskActions` over one Asterisk, while the Stasis app is connected."""
+
+    def __init__(self, ctx: AppContext, ami: AmiLink | None, take_over: Callable[[str, Producer], None]) -> None:
+        self.ctx = ctx
+        self.ami = ami
+        self._take_over = take_over  # the Stasis app hands the call's handler the supervisor
+
+    def producer(self, name: str) -> Producer:
+        found = next((p for p in self.ctx.settings.handoff.producers if p.name == name), None)
+        if found is None:
+            raise DeskError(f"no producer {name!r} in [handoff] producers: the console's --producer must be "
+                            "one of their names")
+        return found
+
+    async def pause_producer(self, producer: str, paused: bool, reason: str) -> None:
+        interface = queue_member(self.producer(producer))
+        if self.ami is None:
+            raise DeskError("AMI is off ([ami] enabled = false): producers cannot be paused in Asterisk's "
+                            "queues; turn it on")
+        reply = await self.ami.send(pause_action(interface, paused, reason))
+        if reply.success:
+            log.info("producer %s in the queues", "paused" if paused else "unpaused",
+                     extra={"producer": producer})
+        elif NOT_A_MEMBER in str(reply.get("Message", "")).lower():
+            log.info("producer is in no Asterisk queue: nothing to pause", extra={"producer": producer})
+        else:
+            raise DeskError(f"Asterisk refused QueuePause for {interface}: {one_line(str(reply.get('Message')))}")
+
+    async def supervise(self, call_id: str, supervisor_endpoint: str, mode: SuperviseMode,
+                        supervisor: str = "") -> None:
+        """`supervisor` names them on the call's stream (the console account); else their endpoint."""
+        supervision = Supervision(self.ctx, call_id, _dial_string(supervisor_endpoint), SuperviseMode(mode))
+        await supervision.start()
+        record(self.ctx.listeners, SupervisorJoined(call_id=call_id, supervisor=supervisor or supervisor_endpoint,
+                                                    mode=supervision.mode))
+
+    async def take_over(self, call_id: str, supervisor: str, supervisor_endpoint: str) -> None:
+        """The call leaves the AI now; its handler escalates it and rings the supervisor."""
+        try:
+            target = Producer(name=supervisor, endpoint=supervisor_endpoint, queues=("supervisor",))
+        except ValidationError as exc:
+            raise DeskError(f"take-over: {exc.errors()[0]['msg']}") from None
+        self._take_over(call_id, target)
+
+
+def _dial_string(endpoint: str) -> str:
+    try:
+        return Producer(name="supervisor", endpoint=endpoint, queues=("supervisor",)).endpoint
+    except ValidationError as exc:
+        raise SupervisionError(f"supervisor endpoint: {exc.errors()[0]['msg']}") from None
+
+
+class QueueWatch:
+    """AMI events about Warmline's calls in the dialplan's queues, as events on their streams."""
+
+    EVENTS = ("AgentConnect", "UserEvent")
+
+    def __init__(self, producers: Sequence[Producer], listeners: Sequence[Listener],
+                 spawn: Callable[..., None]) -> None:
+        self.producers = producers
+        self.listeners = listeners
+        self.spawn = spawn
+        self.ami: AmiLink | None = None  # set once the link exists: AgentConnect needs a Getvar
+
+    def handlers(self) -> dict[str, Callable[[Message], None]]:
+        return {"AgentConnect": self.on_agent_connect, "UserEvent": self.on_user_event}
+
+    def on_user_event(self, message: Message) -> None:
+        if (event := callback_requested(message)) is not None:
+            record(self.listeners, event)
+
+    def on_agent_connect(self, message: Message) -> None:
+        self.spawn(self._agent_answered(dict(message)), f"queue-agent-{message.get('Uniqueid', '')}")
+
+    async def _agent_answered(self, message: dict[str, str]) -> None:
+        call_id = await self._call_id(message.get("Channel", "")) or await self._call_id(message.get("DestChannel", ""))
+        if call_id:  # a call that never was Warmline's is none of its business
+            record(self.listeners, agent_answered(message, call_id, self.producers))
+
+    async def _call_id(self, channel: str) -> str:
+        if not channel or self.ami is None:
+            return ""
+        try:
+            reply = await self.ami.send({"Action": "Getvar", "Channel": channel, "Variable": CALL_ID_VARIABLE})
+        except AmiError as exc:
+            log.warning("queue call not mapped to its Warmline call: %s", exc)
+            return ""
+        return str(reply.get("Value", "") or "").strip() if reply.success else ""
+
+
+async def run_ami(link: AmiLink, stop: asyncio.Event) -> None:
+    try:
+        await link.run(stop)
+    except Exception as exc:  # the calls go on without AMI: only the desk's extras are lost
+        log.error("AMI link stopped: %s", exc)

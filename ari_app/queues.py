@@ -1,0 +1,48 @@
+"""Producers as Asterisk queue members, and what AMI says about calls in those queues (sans-IO).
+
+A call Warmline could not place itself continues to `[warmline-handoff]`, whose Queue() rings the
+agency's members; from then on only AMI sees it. These functions read AMI's events into the
+call's typed events; the channel's inherited `__WARMLINE_*` variables say which call it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from warmline.handoff.events import CallbackRequested, QueueAgentAnswered
+from warmline.handoff.routing import Producer
+
+CALL_ID_VARIABLE = "WARMLINE_CALL_ID"
+CALLBACK_EVENT = "WarmlineCallback"  # the UserEvent of [warmline-callback] in extensions_warmline.conf
+
+
+def queue_member(producer: Producer) -> str:
+    """The producer's interface in Asterisk's queues: `queue_member`, else their endpoint."""
+    return producer.queue_member or producer.endpoint
+
+
+def same_interface(a: str, b: str) -> bool:
+    """Asterisk spells technologies in any case (PJSIP/1001 = pjsip/1001); the resource is exact."""
+    tech_a, _, rest_a = a.strip().partition("/")
+    tech_b, _, rest_b = b.strip().partition("/")
+    return bool(rest_a) and tech_a.lower() == tech_b.lower() and rest_a == rest_b
+
+
+def producer_of(producers: Sequence[Producer], interface: str) -> str:
+    """The name of the producer who is this queue member; "" when none of them is."""
+    return next((p.name for p in producers if same_interface(queue_member(p), interface)), "")
+
+
+def agent_answered(event: Mapping[str, str], call_id: str, producers: Sequence[Producer]) -> QueueAgentAnswered:
+    """AMI AgentConnect (a member picked up a queue call) as the call's event."""
+    member = event.get("Interface") or event.get("MemberName") or ""
+    return QueueAgentAnswered(call_id=call_id, producer=producer_of(producers, member),
+                              queue=event.get("Queue", ""), member=member)
+
+
+def callback_requested(event: Mapping[str, str]) -> CallbackRequested | None:
+    """The WarmlineCallback user event (the call ends in the call-back box) as the call's event;
+    None for another user event, or one without a Warmline call id."""
+    if event.get("UserEvent") != CALLBACK_EVENT or not (call_id := event.get("CallId", "").strip()):
+        return None
+    return CallbackRequested(call_id=call_id, queue=event.get("Queue", ""), number=event.get("CallerNumber", ""))

@@ -1,0 +1,196 @@
+"""The desk on Asterisk as tables: producers as queue members, AMI's queue events as call events,
+and the QueuePause the console's wrap-up sends (against a fake AMI link: what is sent, what is done
+with the answer)."""
+
+import asyncio
+
+import pytest
+from warmline.ari_app.ami import AmiError, one_line
+from warmline.ari_app.desk import AsteriskDesk, DeskError, QueueWatch, pause_action
+from warmline.ari_app.queues import agent_answered, callback_requested, producer_of, queue_member, same_interface
+from warmline.ari_app.settings import AsteriskSettings
+from warmline.handoff.events import CallbackRequested, QueueAgentAnswered
+from warmline.handoff.routing import Producer
+
+
+def producer(name, endpoint, **kw):
+    return Producer(name=name, endpoint=endpoint, queues=("licensed",), **kw)
+
+
+DANA = producer("Dana Reyes", "PJSIP/1001")
+LEE = producer("Lee Park", "PJSIP/1002", queue_member="Local/1002@agents/n")
+SAM = producer("Sam Ortiz", "Local/1003@producers/n")
+TEAM = [DANA, LEE, SAM]
+
+
+@pytest.mark.parametrize("who,member", [
+    (DANA, "PJSIP/1001"),  # default: the endpoint
+    (LEE, "Local/1002@agents/n"),  # configured
+    (SAM, "Local/1003@producers/n"),
+])
+def test_queue_member(who, member):
+    assert queue_member(who) == member
+
+
+# (AMI's member interface, the producer it is; "" = nobody configured)
+MEMBERS = [
+    ("PJSIP/1001", "Dana Reyes"),
+    ("pjsip/1001", "Dana Reyes"),  # Asterisk spells the technology in any case
+    (" PJSIP/1001 ", "Dana Reyes"),
+    ("PJSIP/10011", ""),  # no prefix matching
+    ("PJSIP/1001/sip:1001@10.0.0.5", ""),  # a contact is another interface
+    ("Local/1002@agents/n", "Lee Park"),
+    ("PJSIP/1002", ""),  # Lee is a member by his configured interface only
+    ("Local/1003@producers/n", "Sam Ortiz"),
+    ("Local/1003@Producers/n", ""),  # the resource is exact
+    ("", ""),
+    ("PJSIP", ""),
+]
+
+
+@pytest.mark.parametrize("interface,name", MEMBERS, ids=[repr(m[0]) for m in MEMBERS])
+def test_member_to_producer(interface, name):
+    assert producer_of(TEAM, interface) == name
+
+
+def test_same_interface_needs_a_resource():
+    assert not same_interface("PJSIP", "PJSIP") and same_interface("IAX2/a", "iax2/a")
+
+
+AGENT_CONNECT = {"Event": "AgentConnect", "Queue": "warmline-licensed", "Interface": "PJSIP/1001",
+                 "MemberName": "Dana", "Channel": "PJSIP/trunk-00000001", "DestChannel": "PJSIP/1001-00000002"}
+
+
+@pytest.mark.parametrize("overrides,producer_name,member", [
+    ({}, "Dana Reyes", "PJSIP/1001"),
+    ({"Interface": "Local/1002@agents/n"}, "Lee Park", "Local/1002@agents/n"),
+    ({"Interface": "PJSIP/2000"}, "", "PJSIP/2000"),  # a desk agent who is no producer: still recorded
+    ({"Interface": ""}, "", "Dana"),  # no interface given: the member's name
+])
+def test_agent_connect_is_the_calls_queue_agent_answered(overrides, producer_name, member):
+    event = agent_answered({**AGENT_CONNECT, **overrides}, "c0ffee000001", TEAM)
+    assert event == QueueAgentAnswered(call_id="c0ffee000001", producer=producer_name, queue="warmline-licensed",
+                                       member=member, at=event.at)
+
+
+CALLBACK = {"Event": "UserEvent", "UserEvent": "WarmlineCallback", "CallId": "c0ffee000001",
+            "PayloadId": "hp-c0ffee000001", "Queue": "complex", "Mailbox": "1000@default", "CallerNumber": "+15085550100"}
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    ({}, ("c0ffee000001", "complex", "+15085550100")),
+    ({"CallerNumber": ""}, ("c0ffee000001", "complex", "")),
+    ({"CallId": ""}, None),  # not a Warmline call
+    ({"CallId": "  "}, None),
+    ({"UserEvent": "WarmlineHandoff"}, None),  # another user event
+    ({"UserEvent": "SandboxQueueAgent"}, None),
+])
+def test_the_call_back_user_event(overrides, expected):
+    event = callback_requested({**CALLBACK, **overrides})
+    if expected is None:
+        assert event is None
+    else:
+        assert isinstance(event, CallbackRequested)
+        assert (event.call_id, event.queue, event.number) == expected
+
+
+@pytest.mark.parametrize("paused,reason,action", [
+    (True, "wrap-up", {"Action": "QueuePause", "Interface": "PJSIP/1001", "Paused": "true", "Reason": "wrap-up"}),
+    (False, "", {"Action": "QueuePause", "Interface": "PJSIP/1001", "Paused": "false", "Reason": ""}),
+    # a reason cannot smuggle a header into the action
+    (True, "wrap-up\r\nAction: Originate", {"Action": "QueuePause", "Interface": "PJSIP/1001", "Paused": "true",
+                                            "Reason": "wrap-upAction: Originate"}),
+])
+def test_pause_action(paused, reason, action):
+    assert pause_action("PJSIP/1001", paused, reason) == action
+
+
+def test_one_line_is_short_and_printable():
+    assert one_line("é\tx" * 100) == "x" * 80
+
+
+class Reply(dict):
+    @property
+    def success(self):
+        return self.get("Response") == "Success"
+
+
+class FakeAmi:
+    def __init__(self, *replies):
+        self.sent, self.replies = [], list(replies)
+
+    async def send(self, action):
+        self.sent.append(action)
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+class Ctx:
+    def __init__(self, producers=TEAM):
+        self.settings = AsteriskSettings(handoff={"producers": [p.model_dump() for p in producers]})
+        self.listeners = ()
+
+
+def desk(ami):
+    return AsteriskDesk(Ctx(), ami, take_over=lambda *_: None)
+
+
+async def test_pause_sends_queuepause_on_the_producers_member_interface():
+    ami = FakeAmi(Reply(Response="Success"), Reply(Response="Success"))
+    await desk(ami).pause_producer("Lee Park", True, "wrap-up")
+    await desk(ami).pause_producer("Lee Park", False, "")
+    assert [(a["Interface"], a["Paused"]) for a in ami.sent] == [("Local/1002@agents/n", "true"),
+                                                                 ("Local/1002@agents/n", "false")]
+    assert all("Queue" not in a for a in ami.sent)  # every queue Asterisk has them in
+
+
+async def test_a_producer_in_no_queue_is_not_an_error():
+    ami = FakeAmi(Reply(Response="Error", Message="Interface not found"))
+    await desk(ami).pause_producer("Dana Reyes", True, "wrap-up")
+    assert len(ami.sent) == 1
+
+
+@pytest.mark.parametrize("ami,name,says", [
+    (FakeAmi(Reply(Response="Error", Message="Permission denied")), "Dana Reyes", "refused QueuePause"),
+    (FakeAmi(AmiError("AMI at 127.0.0.1:5038 is not connected")), "Dana Reyes", "not connected"),
+    (FakeAmi(), "Nobody", "no producer 'Nobody'"),
+    (None, "Dana Reyes", "[ami] enabled = false"),
+])
+async def test_pause_failures_are_one_line(ami, name, says):
+    with pytest.raises((DeskError, AmiError)) as caught:
+        await desk(ami).pause_producer(name, True, "wrap-up")
+    assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+async def test_take_over_checks_the_supervisors_endpoint_before_touching_the_call():
+    asked = []
+    d = AsteriskDesk(Ctx(), None, take_over=lambda call_id, who: asked.append((call_id, who.name, who.endpoint)))
+    await d.take_over("c0ffee000001", "pat", "PJSIP/2001")
+    assert asked == [("c0ffee000001", "pat", "PJSIP/2001")]
+    with pytest.raises(DeskError, match="dial string"):
+        await d.take_over("c0ffee000001", "pat", "2001")
+    assert len(asked) == 1
+
+
+async def test_queue_watch_maps_agent_connect_through_the_channels_call_id():
+    recorded = []
+    tasks = []
+    watch = QueueWatch(TEAM, [recorded.append], lambda coro, name: tasks.append(asyncio.create_task(coro, name=name)))
+    watch.ami = FakeAmi(Reply(Response="Success", Value="c0ffee000001"))
+    watch.on_agent_connect(AGENT_CONNECT)
+    await asyncio.gather(*tasks)
+    assert watch.ami.sent == [{"Action": "Getvar", "Channel": "PJSIP/trunk-00000001", "Variable": "WARMLINE_CALL_ID"}]
+    [event] = recorded
+    assert (event.call_id, event.producer, event.queue) == ("c0ffee000001", "Dana Reyes", "warmline-licensed")
+
+
+async def test_queue_watch_ignores_calls_that_were_never_warmlines():
+    recorded, tasks = [], []
+    watch = QueueWatch(TEAM, [recorded.append], lambda coro, name: tasks.append(asyncio.create_task(coro, name=name)))
+    watch.ami = FakeAmi(Reply(Response="Success", Value=""), Reply(Response="Success", Value=""))
+    watch.on_agent_connect(AGENT_CONNECT)
+    watch.on_user_event({**CALLBACK, "CallId": ""})
+    await asyncio.gather(*tasks)
+    assert recorded == [] and len(watch.ami.sent) == 2  # the caller's channel, then the agent's
