@@ -18,6 +18,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from warmline.console.settings import ConsoleSettings
 from warmline.crm.settings import CrmSettings
 from warmline.dialog.settings import DialogSettings
 from warmline.errors import ConfigError, PluginError, shown_key
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     dialog: DialogSettings = DialogSettings()
     crm: CrmSettings = CrmSettings()
     store: StoreSettings = StoreSettings()
+    console: ConsoleSettings = ConsoleSettings()
     log: LogSettings = LogSettings()
 
     @classmethod
