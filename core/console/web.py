@@ -42,6 +42,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CONSOLE = web.AppKey("console", Console)
 CONFIG = web.AppKey("config", dict)
+# the request's session (aiohttp 3.12+ types request storage; older ones take the plain name)
+SESSION = getattr(web, "RequestKey", lambda name, _t: name)("session", object)
 
 
 def templates() -> jinja2.Environment:
@@ -105,14 +107,14 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def _session(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request["session"] = None
+    request[SESSION] = None
     token = request.cookies.get(SESSION_COOKIE)
     config = request.app[CONFIG]
     if token:
         touch = request.path != "/events"  # an open stream is not activity; the page's own pings are
-        request["session"] = await request.app[CONSOLE].store.session(token, time.time(), config["idle_s"],
+        request[SESSION] = await request.app[CONSOLE].store.session(token, time.time(), config["idle_s"],
                                                                       touch=touch)
-    if request["session"] is None and not request.path.startswith(OPEN_PATHS):
+    if request[SESSION] is None and not request.path.startswith(OPEN_PATHS):
         if _is_api(request) or request.method in UNSAFE:
             raise web.HTTPUnauthorized(text='{"error": "log in first"}', content_type="application/json")
         raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
@@ -125,13 +127,13 @@ async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         given = request.headers.get("X-CSRF-Token", "")
         if not given and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             given = str((await request.post()).get("csrf", ""))
-        if not hmac.compare_digest(given.encode(), request["session"].csrf.encode()):
+        if not hmac.compare_digest(given.encode(), request[SESSION].csrf.encode()):
             raise web.HTTPForbidden(text="the form is stale or forged (CSRF token): reload the page and try again")
     return await handler(request)
 
 
 def account_of(request: web.Request) -> Account:
-    return request["session"].account
+    return request[SESSION].account
 
 
 def need(request: web.Request, *roles: Role) -> Account:
@@ -142,7 +144,7 @@ def need(request: web.Request, *roles: Role) -> Account:
 
 
 def render(request: web.Request, name: str, status: int = 200, **values) -> web.Response:
-    session = request.get("session")
+    session = request.get(SESSION)
     values.setdefault("account", session.account if session else None)
     values.setdefault("csrf", session.csrf if session else "")
     html = request.app[CONFIG]["env"].get_template(name).render(**values)
@@ -157,7 +159,7 @@ def _cookie(response: web.StreamResponse, request: web.Request, name: str, value
 
 
 async def login_page(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
-    if request["session"] is not None and not error:
+    if request[SESSION] is not None and not error:
         raise web.HTTPFound("/")
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", status=status, error=error, login_csrf=token,
@@ -262,7 +264,7 @@ async def _callbacks(request: web.Request) -> list:
             continue
         card = await console.card(cb.call_id)
         payload = payload_of(card) if card else None
-        out.append({"cb": cb, "pop": build_pop(card, payload, viewer="", texts=request.app[CONFIG]["texts"])
+        out.append({"cb": cb, "view": build_pop(card, payload, viewer="", texts=request.app[CONFIG]["texts"])
                     if payload else None})
     return out
 
@@ -433,7 +435,7 @@ async def close_callback(request: web.Request) -> web.StreamResponse:
 
 async def live(request: web.Request) -> web.StreamResponse:
     """Server-sent events: a card, the board or the call-backs changed; the browser reconnects by itself."""
-    session = request["session"]
+    session = request[SESSION]
     console, config = request.app[CONSOLE], request.app[CONFIG]
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Accel-Buffering": "no"})
@@ -466,7 +468,7 @@ async def live(request: web.Request) -> web.StreamResponse:
 
 async def _message(request: web.Request, account: Account, message: tuple) -> tuple[str, dict]:
     env = request.app[CONFIG]["env"]
-    session = request["session"]
+    session = request[SESSION]
     if message[0] == "card":
         card = request.app[CONSOLE].router.calls.get(message[1])
         pop = await _pop(request, card, account.producer) if card else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,11 @@ ACCOUNTS = (Account("dana", Role.PRODUCER, "Dana Reyes"), Account("sam", Role.PR
             Account("sue", Role.SUPERVISOR, phone="PJSIP/2001"), Account("olive", Role.OWNER),
             Account("ada", Role.ADMIN))
 QUEUES = ("claims", "licensed", "retention", "service")
+
+
+@functools.cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 is slow by design: once per test run
 
 
 class RecordingDesk:
@@ -57,7 +63,7 @@ class Bench:
         store = ConsoleStore(Path(self.settings.database))
         if not store.accounts_now():
             for account in ACCOUNTS:
-                store.add_account_now(account, hash_password(PASSWORD))
+                store.add_account_now(account, password_hash())
         self.events = EventStore(self.tmp / "events.sqlite3", EVENT_KINDS)
         self.crm = await SqliteCrm.open(self.crm_path)
         kw = {"clock": clock} if clock else {}
@@ -71,7 +77,8 @@ class Bench:
 
     def feed(self, events) -> None:
         for event in events:
-            self.events.record(event)
+            if type(event) in set(EVENT_KINDS):  # the desk side's kinds are stand-ins here until merged
+                self.events.record(event)
             self.console(event)
 
     async def close(self) -> None:
