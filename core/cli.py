@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -57,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     crm.add_argument("action", choices=("seed",))
     crm.add_argument("path", nargs="?", help="SQLite file (default: [crm] sqlite_path)")
     crm.add_argument("--config", "-c", help="TOML file ([crm] is used)")
+    con = sub.add_parser("console", help="the producer console: `user add|list|remove` manages its accounts")
+    con.add_argument("what", choices=("user",))
+    con.add_argument("action", choices=("add", "list", "remove"))
+    con.add_argument("name", nargs="?", help="the account's login name")
+    con.add_argument("--role", choices=("producer", "supervisor", "owner", "admin"))
+    con.add_argument("--producer", default="", help="the producer's name as [handoff] producers spell it")
+    con.add_argument("--phone", default="", help="a supervisor's own phone, e.g. PJSIP/2001 (listen, whisper, barge)")
+    con.add_argument("--config", "-c", help="TOML file ([console] database is used)")
     cls = sub.add_parser("classify", help="one utterance per line on stdin → one JSON object per line")
     cls.add_argument("--config", "-c", help="TOML file ([nlu] is used)")
     from warmline.numbers import cli as numbers_cli
@@ -81,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
             from warmline.crm.seed import seed_command
 
             return seed_command(args.path or settings.crm.sqlite_path)
+        if args.command == "console":
+            from warmline.console.cli import user_command
+
+            return user_command(settings.console.database, args.action, args.name, args.role, args.producer,
+                                args.phone)
         if args.command == "classify":
             from warmline.nlu.cli import classify_command
 
@@ -278,7 +292,11 @@ async def serve(settings: Settings) -> int:
             sessions = listening_sessions(services, barge_in=settings.prompts.barge_in)
         log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx})
         # the releaser: freed native memory back to the system after calls (warmline/memory.py)
-        await plugin.serve(settings, sessions, stop, [store.record, MemoryReleaser()])
+        listeners = [store.record, MemoryReleaser()]
+        async with console_for(settings, store) as console:
+            if console is not None:
+                listeners.append(console)  # every event of every call: the screen pop, the board, wrap-ups
+            await plugin.serve(settings, sessions, stop, listeners, desk=console)
     finally:
         if kit is not None:
             await kit.crm.close()
@@ -288,6 +306,15 @@ async def serve(settings: Settings) -> int:
             await metrics_site.cleanup()
     log.info("warmline stopped")
     return 0
+
+
+def console_for(settings: Settings, store):
+    """The producer console when [console] enabled, else nothing (an empty context)."""
+    if not settings.console.enabled:
+        return contextlib.nullcontext()
+    from warmline.console.server import running_console
+
+    return running_console(settings, store)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from warmline.console.settings import ConsoleSettings
 from warmline.crm.settings import CrmSettings
 from warmline.dialog.settings import DialogSettings
 from warmline.errors import ConfigError, PluginError, shown_key
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     metrics: MetricsSettings = MetricsSettings()
     numbers: NumbersSettings = NumbersSettings()
+    console: ConsoleSettings = ConsoleSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

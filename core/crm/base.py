@@ -17,6 +17,7 @@ from warmline.crm.records import (
     AgencyInfo,
     Appointment,
     Billing,
+    CallDisposition,
     Claim,
     Consent,
     Contact,
@@ -71,6 +72,7 @@ class Crm(Protocol):
     async def queue_message(self, contact_id: str, kind: MessageKind, channel: MessageChannel, destination: str,
                             *, key: str, call_id: str) -> OutboundMessage: ...
     async def add_note(self, contact_id: str, text: str, *, key: str, call_id: str) -> None: ...
+    async def record_disposition(self, disposition: CallDisposition, *, key: str) -> CallDisposition: ...
 
     async def close(self) -> None: ...
 
@@ -148,6 +150,9 @@ class GuardedCrm:
 
     async def add_note(self, contact_id: str, text: str, *, key: str, call_id: str) -> None:
         return await self._bounded("add_note", self.inner.add_note(contact_id, text, key=key, call_id=call_id))
+
+    async def record_disposition(self, disposition: CallDisposition, *, key: str) -> CallDisposition:
+        return await self._bounded("record_disposition", self.inner.record_disposition(disposition, key=key))
 
     async def close(self) -> None:
         await self._bounded("close", self.inner.close())

@@ -22,6 +22,7 @@ from warmline.crm.records import (
     AgencyInfo,
     Appointment,
     Billing,
+    CallDisposition,
     Claim,
     Consent,
     Contact,
@@ -198,6 +199,16 @@ class HttpCrm:
 
     async def add_note(self, contact_id: str, text: str, *, key: str, call_id: str) -> None:
         await self._call("add_note", {"contact_id": contact_id}, {"contact_id": contact_id, "text": text}, key, call_id)
+
+    async def record_disposition(self, disposition: CallDisposition, *, key: str) -> CallDisposition:
+        """POSTed with the Idempotency-Key of (call, producer): a retry or a double submit is one tag."""
+        body = disposition.model_dump(mode="json", exclude={"call_id"})
+        raw = await self._call("record_disposition", {"call_id": disposition.call_id},
+                               self._remote("disposition", body), key, disposition.call_id)
+        if raw is None:  # 201/204 with no body: the remote kept what we sent
+            return disposition
+        return self._record("record_disposition", "disposition", CallDisposition,
+                            {"call_id": disposition.call_id, **raw})
 
     async def close(self) -> None:
         await self._session.close()

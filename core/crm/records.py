@@ -20,6 +20,9 @@ MessageChannel = Literal["email", "sms"]
 MessageStatus = Literal["queued", "sent", "failed"]
 ConsentChannel = Literal["voice", "sms", "email"]
 ConsentPurpose = Literal["service", "marketing"]
+# the producer's verdict on a transfer (handoff.events.Disposition; the CRM room stands below it)
+DispositionCode = Literal["resolved", "rerouted", "misidentified", "lacked_knowledge", "integration_failure",
+                          "over_escalated", "confirmation_only"]
 
 
 class Record(BaseModel):
@@ -143,6 +146,20 @@ class AgencyInfo(Record):
     hours: str  # "Monday to Friday, 8 AM to 5 PM"
     payment_phone: str  # digits: the line callers pay by card on
     payment_mailing_address: str
+
+
+class CallDisposition(Record):
+    """A producer's wrap-up of one transfer: one per call and producer, the first one kept."""
+
+    call_id: str
+    producer: str  # as routing names them
+    by: str  # the console account that tagged it
+    disposition: DispositionCode
+    caller_repeated: bool
+    queue: str = ""  # rerouted: the queue it belonged to
+    intent: str = ""  # misidentified: the intent it really was
+    notes: str = ""
+    recorded: datetime  # UTC
 
 
 class AuditEntry(Record):

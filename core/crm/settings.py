@@ -12,6 +12,7 @@ from warmline.crm.records import (
     AgencyInfo,
     Appointment,
     Billing,
+    CallDisposition,
     Claim,
     Consent,
     Contact,
@@ -39,17 +40,19 @@ DEFAULT_ENDPOINTS: dict[str, str] = {
     "update_contact": "PATCH /contacts/{contact_id}",
     "queue_message": "POST /messages",
     "add_note": "POST /contacts/{contact_id}/notes",
+    "record_disposition": "POST /calls/{call_id}/dispositions",
 }
 PLACEHOLDERS: dict[str, set[str]] = {
     "agency": set(), "find_policy": {"number"}, "find_claim": {"number"}, "contacts_by_phone": {"phone"},
     "billing": {"policy_id"}, "free_slots": {"after", "limit"}, "cancel_appointment": {"appointment_id"},
+    "record_disposition": {"call_id"},
     **{op: {"contact_id"} for op in ("contact", "policies_of", "claims_of", "appointments_of", "consents",
                                      "book_appointment", "update_contact", "queue_message", "add_note")},
 }
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 RECORDS: dict[str, type[Record]] = {
     "agency": AgencyInfo, "contact": Contact, "policy": Policy, "billing": Billing, "claim": Claim, "slot": Slot,
-    "appointment": Appointment, "message": OutboundMessage, "consent": Consent,
+    "appointment": Appointment, "message": OutboundMessage, "consent": Consent, "disposition": CallDisposition,
 }
 
 

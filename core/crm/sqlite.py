@@ -25,6 +25,7 @@ from warmline.crm.records import (
     Appointment,
     AuditEntry,
     Billing,
+    CallDisposition,
     Claim,
     Consent,
     Contact,
@@ -84,7 +85,13 @@ CREATE TABLE idempotency (key TEXT PRIMARY KEY, operation TEXT NOT NULL, result 
 
 # Append, never edit: migration i brings the file to user_version i + 1. Statements are split on
 # ";", so a migration must not hold ";" inside a literal or a trigger.
-MIGRATIONS: list[str] = [SCHEMA_V1]
+SCHEMA_V2 = """
+CREATE TABLE dispositions (call_id TEXT NOT NULL, producer TEXT NOT NULL, by_account TEXT NOT NULL,
+    disposition TEXT NOT NULL, caller_repeated INTEGER NOT NULL, queue TEXT NOT NULL, intent TEXT NOT NULL,
+    notes TEXT NOT NULL, recorded TEXT NOT NULL, PRIMARY KEY (call_id, producer))
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2]
 
 
 # --- opening ------------------------------------------------------------------------------------
@@ -368,6 +375,25 @@ class SqliteCrm:
             return Change(None, (contact_id, note_id), ("text",))
         await self._write("add_note", key, call_id, None, apply)
 
+    async def record_disposition(self, disposition: CallDisposition, *, key: str) -> CallDisposition:
+        """The first tag of a (call, producer) is kept; a second one answers with it, changing nothing."""
+        d = disposition
+
+        def apply(conn: sqlite3.Connection) -> Change:
+            conn.execute("INSERT INTO dispositions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         (d.call_id, d.producer, d.by, d.disposition, int(d.caller_repeated), d.queue, d.intent,
+                          d.notes, d.recorded.isoformat()))
+            return Change(_disposition(conn, d.call_id, d.producer), (d.call_id,),
+                          ("disposition", "caller_repeated", "queue", "intent", "notes"))
+        return await self._write("record_disposition", key, d.call_id, CallDisposition, apply)
+
+    async def dispositions(self, call_id: str | None = None) -> list[CallDisposition]:
+        """Stored wrap-ups (of one call, or all), oldest first."""
+        where, args = ("WHERE call_id = ?", (call_id,)) if call_id else ("", ())
+        rows = await self._run("dispositions", lambda c: c.execute(
+            f"SELECT * FROM dispositions {where} ORDER BY recorded", args).fetchall())
+        return [_disposition_of(row) for row in rows]
+
     async def close(self) -> None:
         def shut() -> None:
             with self._lock:
@@ -375,6 +401,17 @@ class SqliteCrm:
                     self._conn.close()
                     self._conn = None
         await asyncio.to_thread(shut)
+
+
+def _disposition(conn: sqlite3.Connection, call_id: str, producer: str) -> CallDisposition:
+    row = conn.execute("SELECT * FROM dispositions WHERE call_id = ? AND producer = ?", (call_id, producer)).fetchone()
+    return _disposition_of(row)
+
+
+def _disposition_of(row: sqlite3.Row) -> CallDisposition:
+    return CallDisposition(call_id=row["call_id"], producer=row["producer"], by=row["by_account"],
+                           disposition=row["disposition"], caller_repeated=bool(row["caller_repeated"]),
+                           queue=row["queue"], intent=row["intent"], notes=row["notes"], recorded=row["recorded"])
 
 
 def _need_contact(conn: sqlite3.Connection, contact_id: str) -> None:

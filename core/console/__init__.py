@@ -1,0 +1,1 @@
+"""The producer console: the screen pop before the phone rings, the wrap-up, the supervisors' board."""
