@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             return train_command(args.out, args.clinc)
         settings = with_routing_overrides(load_settings(args.config))  # applied from the weekly review, audited
         if args.command in numbers_cli.COMMANDS:
-            return numbers_cli.run(args, settings)
+            return numbers_cli.run(args, settings, open_store)
         if args.command == "crm":
             from warmline.crm.seed import seed_command
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from warmline.numbers.history import Week
 
@@ -50,12 +52,13 @@ def last_complete_week(today: date | None = None) -> Week:
     return Week.of((today or date.today()) - timedelta(days=7))
 
 
-def run(args: argparse.Namespace, settings) -> int:
+def run(args: argparse.Namespace, settings, open_store: Callable[..., Any]) -> int:
+    """`open_store` is the assembly's (warmline.catalog): it knows every room's event kinds."""
     match args.command:
         case "report":
-            return report_command(settings, args)
+            return report_command(settings, args, open_store)
         case "numbers":
-            return seed_command(settings, args)
+            return seed_command(settings, args, open_store)
         case "feedback":
             from warmline.numbers.feedback import feedback_command
 
@@ -63,12 +66,11 @@ def run(args: argparse.Namespace, settings) -> int:
         case "routing":
             from warmline.numbers.routing import routing_command
 
-            return routing_command(settings, args)
+            return routing_command(settings, args, open_store)
     raise AssertionError(args.command)
 
 
-def report_command(settings, args) -> int:
-    from warmline.catalog import open_store
+def report_command(settings, args, open_store) -> int:
     from warmline.numbers.report import build_review, write
     from warmline.numbers.routing import current_queues
 
@@ -88,8 +90,7 @@ def report_command(settings, args) -> int:
     return 0
 
 
-def seed_command(settings, args) -> int:
-    from warmline.catalog import open_store
+def seed_command(settings, args, open_store) -> int:
     from warmline.numbers.demo import seed
 
     until = Week.parse(args.until) if args.until else Week.of(date.today())

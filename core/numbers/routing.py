@@ -94,7 +94,7 @@ def audit_lines(folder: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def routing_command(settings, args) -> int:
+def routing_command(settings, args, open_store) -> int:
     folder = _dir(settings)
     if args.action == "list":
         overrides = load_overrides(folder)
@@ -107,11 +107,10 @@ def routing_command(settings, args) -> int:
             print(f"  {entry['at']}  {entry['by']}: {json.dumps(entry['change'])} (was {entry['before']!r}) "
                   f"{entry['suggestion']} {entry['week']}".rstrip())
         return 0
-    return _apply_suggestion(settings, folder, args)
+    return _apply_suggestion(settings, folder, args, open_store)
 
 
-def _apply_suggestion(settings, folder: Path, args) -> int:
-    from warmline.catalog import open_store
+def _apply_suggestion(settings, folder: Path, args, open_store) -> int:
     from warmline.numbers.cli import last_complete_week
     from warmline.numbers.history import Week, facts_between
     from warmline.numbers.review import suggestions
