@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import secrets
 import ssl
 import time
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 SESSION_COOKIE = "wl_session"
 LOGIN_COOKIE = "wl_login"
+LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
 HEARTBEAT_S = 15.0
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OPEN_PATHS = ("/login", "/static/")
@@ -161,7 +163,11 @@ def _cookie(response: web.StreamResponse, request: web.Request, name: str, value
 async def login_page(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
     if request[SESSION] is not None and not error:
         raise web.HTTPFound("/")
-    token = secrets.token_urlsafe(24)
+    # one token per browser: a second tab, or the browser's own /favicon.ico sent here, must not make
+    # the open form stale by replacing the cookie it is checked against
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    if not LOGIN_TOKEN.fullmatch(token):
+        token = secrets.token_urlsafe(24)
     response = render(request, "login.html", status=status, error=error, login_csrf=token,
                       next=_local(request.query.get("next", "/")))
     _cookie(response, request, LOGIN_COOKIE, token)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import date
 
 from warmline.calls.events import CallEnded, CallEvent, CallStarted, PromptStarted
+from warmline.crm.seed import DEMO_CALLER
 from warmline.dialog.events import ActionTaken, CallerTurn, EscalationDecided, IdentityChecked
 from warmline.handoff.events import (
     HandoffPrepared,
@@ -50,8 +52,9 @@ def escalated(call_id: str, *, words: str = "Should I add full coverage to my ca
                        confidence=0.2, action="contain", entities=(), sentiment=0.0),
             IdentityChecked(call_id=call_id, at=t + 9, verified=True, method="policy_number+date_of_birth", attempt=1,
                             contact_id="C1001", policy_id="P1001", name="Maria Alvarez", why="", state="MA", line="auto"),
+            # the due date as the demo CRM (seeded for today) has it
             ActionTaken(call_id=call_id, at=t + 10, intent="billing_inquiry", action="read_balance", ok=True,
-                        result="balance $128.40 due 2026-12-01"),
+                        result=f"balance $128.40 due {DEMO_CALLER.due_date(date.today())}"),
         ]
     events.append(EscalationDecided(call_id=call_id, at=t + 11, reason="regulated_intent", intent="coverage_advice",
                                     detail="coverage_advice is escalate-class", final=False, queue=queue))

@@ -38,40 +38,74 @@
     }
     noted(node);
     wire(node);
-    const idle = document.getElementById("idle");
-    if (idle) idle.hidden = pops.children.length > 0;
+    idleIfNone();
+  }
+
+  function idleIfNone() {
+    const pops = document.getElementById("pops"), idle = document.getElementById("idle");
+    if (pops && idle) idle.hidden = pops.children.length > 0;
   }
 
   function removeCard(data) {
     const old = document.getElementById("pop-" + data.call_id);
     if (old) old.remove();
+    idleIfNone();
   }
 
   function replaceLive(name, html) {
     const box = document.querySelector('[data-live="' + name + '"]');
-    if (box) { box.innerHTML = html; wire(box); }
+    if (!box) return;
+    // keep what the producer already typed in a wrap-up form (as upsertCard does)
+    const typing = {};
+    box.querySelectorAll(".pop[data-call-id] form.disposition").forEach((f) => {
+      typing[f.closest(".pop").dataset.callId] = f;
+    });
+    box.innerHTML = html;
+    box.querySelectorAll(".pop[data-call-id]").forEach((node) => {
+      const fresh = node.querySelector("form.disposition");
+      if (fresh && typing[node.dataset.callId]) fresh.replaceWith(typing[node.dataset.callId]);
+      noted(node);
+    });
+    wire(box);
+    if (name === "pops") idleIfNone();
   }
 
+  let held = null; // stream events that came while a resync was in flight: applied after it, in order
+
   async function resync() {
-    // after a reconnect: what changed while the stream was down
-    for (const name of ["pops", "board", "callbacks"]) {
-      if (!document.querySelector('[data-live="' + name + '"]')) continue;
-      const r = await fetch("/fragments/" + name, { credentials: "same-origin" });
-      if (r.status === 401) { location.href = "/login"; return; }
-      if (r.ok) replaceLive(name, await r.text());
+    // on every open, the first one too: what changed before the stream was open, or while it was down
+    held = held || [];
+    try {
+      for (const name of ["pops", "board", "callbacks"]) {
+        if (!document.querySelector('[data-live="' + name + '"]')) continue;
+        const r = await fetch("/fragments/" + name, { credentials: "same-origin" });
+        if (r.status === 401) { location.href = "/login"; return; }
+        if (r.ok) replaceLive(name, await r.text());
+      }
+    } finally {
+      const queued = held || [];
+      held = null;
+      queued.forEach(([apply, data]) => apply(data));
     }
+  }
+
+  function on(apply) {
+    return (e) => { const data = JSON.parse(e.data); if (held) held.push([apply, data]); else apply(data); };
   }
 
   function connect() {
     const live = document.getElementById("live");
     const stream = new EventSource("/events");
-    let opened = false;
-    stream.onopen = () => { if (live) live.classList.add("on"); if (opened) resync(); opened = true; };
+    // the server subscribes the stream before its first byte: a resync now misses nothing, and
+    // the page is live (the dot lit) once it has caught up
+    stream.onopen = () => {
+      resync().finally(() => { if (live && stream.readyState === EventSource.OPEN) live.classList.add("on"); });
+    };
     stream.onerror = () => { if (live) live.classList.remove("on"); };
-    stream.addEventListener("card", (e) => upsertCard(JSON.parse(e.data)));
-    stream.addEventListener("remove", (e) => removeCard(JSON.parse(e.data)));
-    stream.addEventListener("board", (e) => replaceLive("board", JSON.parse(e.data).html));
-    stream.addEventListener("callbacks", (e) => replaceLive("callbacks", JSON.parse(e.data).html));
+    stream.addEventListener("card", on(upsertCard));
+    stream.addEventListener("remove", on(removeCard));
+    stream.addEventListener("board", on((data) => replaceLive("board", data.html)));
+    stream.addEventListener("callbacks", on((data) => replaceLive("callbacks", data.html)));
     stream.addEventListener("expired", () => { stream.close(); location.href = "/login"; });
   }
 
@@ -113,6 +147,7 @@
     wire(document);
     if (document.querySelector("[data-live]")) connect();
     setInterval(elapsed, 1000);
-    ["keydown", "click", "mousemove"].forEach((k) => document.addEventListener(k, activity, { passive: true }));
+    // only with a session: on the login page a ping is refused (401) and would reload it mid-login
+    if (csrf) ["keydown", "click", "mousemove"].forEach((k) => document.addEventListener(k, activity, { passive: true }));
   });
 })();
