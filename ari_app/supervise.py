@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SUPERVISOR_ROLE = "supervisor"  # appArgs of the supervisor's leg
 IN_APP_TIMEOUT_S = 2.0
 ANSWER_GRACE_S = 5.0
+LEAVE_TIMEOUT_S = 2.0
 WHISPER = {SuperviseMode.LISTEN: "none", SuperviseMode.WHISPER: "out"}  # "out": what the producer hears
 LEAVING = ("StasisEnd", "ChannelDestroyed")
 _numbers = itertools.count(1)
@@ -57,6 +58,7 @@ class Supervision:
         self.snoop_id = f"wl-{call_id}-s{n}-snoop"
         self.bridge_id = f"wl-{call_id}-s{n}-listen"
         self.in_app = {self.leg_id: asyncio.Event(), self.snoop_id: asyncio.Event()}
+        self.left = {self.leg_id: asyncio.Event(), self.snoop_id: asyncio.Event()}
         self.answered = asyncio.Event()
         self.gone = asyncio.Event()  # the leg or the snoop left: end it all
         self.joined = False
@@ -74,7 +76,9 @@ class Supervision:
         elif kind == "ChannelStateChange" and channel_id == self.leg_id:
             if (event.get("channel") or {}).get("state") == "Up":
                 self.answered.set()
-        elif kind in LEAVING or (kind == "ChannelLeftBridge" and self.joined and channel_id == self.leg_id):
+        if kind in LEAVING and (left := self.left.get(channel_id)):
+            left.set()
+        if kind in LEAVING or (kind == "ChannelLeftBridge" and self.joined and channel_id == self.leg_id):
             self.gone.set()  # in barge, the leg leaves the talk bridge when the call ends
             if self.joined and not self.ended:
                 self.ctx.spawn(self.end(), f"supervision-end-{self.leg_id}")
@@ -137,9 +141,13 @@ class Supervision:
         if self.ended:
             return
         self.ended = True
-        self.ctx.channels.release(self, self.leg_id, self.snoop_id)
-        for channel_id in (self.snoop_id, self.leg_id):
-            await self.client.delete(f"/channels/{channel_id}", missing_ok=True)
-        if self.mode != SuperviseMode.BARGE:
-            await self.client.delete(f"/bridges/{self.bridge_id}", missing_ok=True)
+        try:
+            for channel_id in (self.snoop_id, self.leg_id):
+                await self.client.delete(f"/channels/{channel_id}", missing_ok=True)
+                if self.in_app[channel_id].is_set():  # DELETE only queues the hangup: wait till it is gone
+                    await first_done(self.left[channel_id], timeout=LEAVE_TIMEOUT_S)
+            if self.mode != SuperviseMode.BARGE:
+                await self.client.delete(f"/bridges/{self.bridge_id}", missing_ok=True)
+        finally:  # owned until its parts are gone: the board and the call's end see it till then
+            self.ctx.channels.release(self, self.leg_id, self.snoop_id)
         log.info("supervisor left a call", extra={"mode": self.mode.value})

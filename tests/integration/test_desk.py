@@ -210,8 +210,8 @@ async def test_a_supervisor_listens_whispers_and_barges_into_a_live_bridged_call
         leg_id, snoop_id, bridge_id, producer_leg, _ = got["ids"]
         assert got["leg"]["state"] == "Up"
         # the snoop is on the producer's channel, and bridged with the supervisor's leg only
-        assert got["snoop"]["name"].startswith(f"Snoop/{got['producer']['name'].split('/')[0]}")
-        assert got["producer"]["name"].split("-")[0] in got["snoop"]["name"]
+        assert got["snoop"]["name"].startswith(f"Snoop/{producer_leg}-")  # Asterisk names it by its spyee's id
+        assert got["producer"]["name"].startswith("PJSIP/")  # ... the producer's own SIP leg
         assert got["bridge"] == {leg_id, snoop_id}
         before, after = got["sent"]
         assert after > before, f"{mode}: no audio reached the supervisor's phone ({before} → {after} packets)"
