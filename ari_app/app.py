@@ -68,7 +68,7 @@ class StasisApp:
         self.connections = 0  # successful (re)connects, for tests and status
         self._background: set[asyncio.Task] = set()
         # AMI sees what ARI cannot: calls in the dialplan's queues; and it pauses queue members
-        self.queue_watch = QueueWatch(settings.handoff.producers, self.listeners, self._spawn)
+        self.queue_watch = QueueWatch(settings.handoff.producers, self.listeners, self._spawn, settings.ari.app)
         self.ami = AmiLink(settings.ami, self.queue_watch.handlers()) if settings.ami.enabled else None
         self.queue_watch.ami = self.ami
 
@@ -287,10 +287,12 @@ class StasisApp:
             if not bridge.get("name", "").endswith(":talk") or bridge["id"] in held:
                 continue
             members = tuple(c for c in bridge.get("channels", []) if c in present)
+            call_id = _talk_call_id(bridge.get("name", ""), self.settings.ari.app)
+            members = tuple(sorted(members, key=lambda c: c.startswith(f"wl-{call_id}-p")))  # the caller first
             if len(members) >= 2:
-                Talk(self.ctx, bridge["id"], members)
+                Talk(self.ctx, bridge["id"], members, call_id=call_id)  # its end still starts a wrap-up
             elif bridge.get("name", "").startswith(f"{self.settings.ari.app}:"):
-                await _each(Talk(self.ctx, bridge["id"], members).end(), "bridge", bridge["id"])
+                await _each(Talk(self.ctx, bridge["id"], members, call_id=call_id).end(), "bridge", bridge["id"])
 
     async def _settle_orphan(self, channel_id: str) -> None:
         path = f"/channels/{channel_id}"
@@ -349,3 +351,9 @@ def _ours(channel: dict[str, Any]) -> bool:
 def _log_task_error(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("background task %s failed: %s", task.get_name(), task.exception())
+
+
+def _talk_call_id(bridge_name: str, app: str) -> str:
+    """The call of a talk bridge this app made ("<app>:<call id>:talk"); "" for anyone else's."""
+    parts = bridge_name.split(":")
+    return parts[1] if len(parts) == 3 and parts[0] == app and parts[2] == "talk" else ""

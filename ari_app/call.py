@@ -20,6 +20,7 @@ from typing import Any
 from warmline.ari_app.channels import subject
 from warmline.ari_app.context import AppContext
 from warmline.ari_app.media import MediaLeg, make_leg
+from warmline.ari_app.queues import APP_VARIABLE
 from warmline.ari_app.transfer import AttendedTransfer, CallView
 from warmline.ari_app.voice import AriVoice
 from warmline.calls.events import (
@@ -188,6 +189,9 @@ class CallHandler:
         await self.client.post(f"/bridges/{self.bridge_id}/addChannel", params={"channel": self.snoop_channel_id})
         await self.client.post(f"/channels/{self.channel_id}/variable",
                                params={"variable": "WARMLINE_CALL_ID", "value": self.call_id})
+        # which Warmline owns the call: with two boxes on one PBX, only it records what AMI says later
+        await self.client.post(f"/channels/{self.channel_id}/variable",
+                               params={"variable": APP_VARIABLE, "value": self.ctx.app_name})
 
     async def _converse(self, leg: MediaLeg) -> SessionResult | None:
         session = self.session = self.ctx.session_factory(self.info, self.journal, self.voice)

@@ -16,7 +16,8 @@ from panoramisk.message import Message
 from pydantic import ValidationError
 from warmline.ari_app.ami import AmiError, AmiLink, one_line
 from warmline.ari_app.context import AppContext
-from warmline.ari_app.queues import CALL_ID_VARIABLE, agent_answered, callback_requested, queue_member
+from warmline.ari_app.queues import (APP_VARIABLE, CALL_ID_VARIABLE, agent_answered, agent_completed, callback_requested,
+                                     owned_by, queue_member)
 from warmline.ari_app.supervise import Supervision, SupervisionError
 from warmline.calls.events import CallEvent, CallJournal, Listener
 from warmline.errors import PbxError
@@ -26,6 +27,7 @@ from warmline.pbx import SuperviseMode
 
 log = logging.getLogger(__name__)
 
+MAX_TALKING = 10_000  # queue calls remembered between AgentConnect and AgentComplete
 NOT_A_MEMBER = "interface not found"  # QueuePause's answer when the member is in no queue
 
 
@@ -99,35 +101,56 @@ def _dial_string(endpoint: str) -> str:
 class QueueWatch:
     """AMI events about Warmline's calls in the dialplan's queues, as events on their streams."""
 
-    EVENTS = ("AgentConnect", "UserEvent")
+    EVENTS = ("AgentConnect", "AgentComplete", "UserEvent")
 
     def __init__(self, producers: Sequence[Producer], listeners: Sequence[Listener],
-                 spawn: Callable[..., None]) -> None:
+                 spawn: Callable[..., None], app: str = "") -> None:
         self.producers = producers
+        self.app = app  # this Warmline's Stasis app: another box's calls are its own to record
+        self._talking: dict[tuple[str, str], tuple[str, bool]] = {}  # (caller, agent channel) -> (call id, ours)
         self.listeners = listeners
         self.spawn = spawn
         self.ami: AmiLink | None = None  # set once the link exists: AgentConnect needs a Getvar
 
     def handlers(self) -> dict[str, Callable[[Message], None]]:
-        return {"AgentConnect": self.on_agent_connect, "UserEvent": self.on_user_event}
+        return {"AgentConnect": self.on_agent_connect, "AgentComplete": self.on_agent_complete,
+                "UserEvent": self.on_user_event}
 
     def on_user_event(self, message: Message) -> None:
-        if (event := callback_requested(message)) is not None:
+        if (event := callback_requested(message, self.app)) is not None:
             record(self.listeners, event)
 
     def on_agent_connect(self, message: Message) -> None:
-        self.spawn(self._agent_answered(dict(message)), f"queue-agent-{message.get('Uniqueid', '')}")
+        self.spawn(self._queue_call(dict(message), agent_answered), f"queue-agent-{message.get('Uniqueid', '')}")
 
-    async def _agent_answered(self, message: dict[str, str]) -> None:
-        call_id = await self._call_id(message.get("Channel", "")) or await self._call_id(message.get("DestChannel", ""))
-        if call_id:  # a call that never was Warmline's is none of its business
-            record(self.listeners, agent_answered(message, call_id, self.producers))
+    def on_agent_complete(self, message: Message) -> None:
+        self.spawn(self._queue_call(dict(message), agent_completed), f"queue-agent-end-{message.get('Uniqueid', '')}")
 
-    async def _call_id(self, channel: str) -> str:
+    async def _queue_call(self, message: dict[str, str], to_event: Callable[..., CallEvent]) -> None:
+        key = (message.get("Channel", ""), message.get("DestChannel", ""))
+        if to_event is agent_completed and key in self._talking:  # the caller's channel may be gone by now
+            call_id, ours = self._talking.pop(key)
+        else:
+            call_id, ours = await self._whose(key)
+        if call_id and ours:  # a call that never was this Warmline's is none of its business
+            if to_event is agent_answered:
+                self._talking[key] = (call_id, ours)
+                while len(self._talking) > MAX_TALKING:  # an AgentComplete AMI never sent: forget the oldest
+                    self._talking.pop(next(iter(self._talking)))
+            record(self.listeners, to_event(message, call_id, self.producers))
+
+    async def _whose(self, channels: tuple[str, str]) -> tuple[str, bool]:
+        """(the Warmline call id, whether this box owns it) from the channels' variables."""
+        for channel in channels:
+            if call_id := await self._getvar(channel, CALL_ID_VARIABLE):
+                return call_id, owned_by(await self._getvar(channel, APP_VARIABLE), self.app)
+        return "", False
+
+    async def _getvar(self, channel: str, variable: str) -> str:
         if not channel or self.ami is None:
             return ""
         try:
-            reply = await self.ami.send({"Action": "Getvar", "Channel": channel, "Variable": CALL_ID_VARIABLE})
+            reply = await self.ami.send({"Action": "Getvar", "Channel": channel, "Variable": variable})
         except AmiError as exc:
             log.warning("queue call not mapped to its Warmline call: %s", exc)
             return ""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from warmline.handoff.events import CallbackRequested, QueueAgentAnswered
+from warmline.handoff.events import CallbackRequested, Party, QueueAgentAnswered, TalkEnded
 from warmline.handoff.routing import Producer
 
 CALL_ID_VARIABLE = "WARMLINE_CALL_ID"
+APP_VARIABLE = "WARMLINE_APP"  # the Stasis app (the Warmline instance) that owns the call
 CALLBACK_EVENT = "WarmlineCallback"  # the UserEvent of [warmline-callback] in extensions_warmline.conf
 
 
@@ -40,9 +41,30 @@ def agent_answered(event: Mapping[str, str], call_id: str, producers: Sequence[P
                               queue=event.get("Queue", ""), member=member)
 
 
-def callback_requested(event: Mapping[str, str]) -> CallbackRequested | None:
+ENDED_BY = {"caller": Party.CALLER, "agent": Party.PRODUCER}  # AgentComplete's Reason; else transfer
+
+
+def agent_completed(event: Mapping[str, str], call_id: str, producers: Sequence[Producer]) -> TalkEnded:
+    """AMI AgentComplete (the queue call's talk is over) as the call's event: the agent's wrap-up starts."""
+    member = event.get("Interface") or event.get("MemberName") or ""
+    try:
+        talk = max(0.0, float(event.get("TalkTime", "0") or 0))
+    except ValueError:
+        talk = 0.0
+    return TalkEnded(call_id=call_id, producer=producer_of(producers, member),
+                     ended_by=ENDED_BY.get(event.get("Reason", "").lower(), Party.PBX), talk_seconds=talk)
+
+
+def callback_requested(event: Mapping[str, str], app: str = "") -> CallbackRequested | None:
     """The WarmlineCallback user event (the call ends in the call-back box) as the call's event;
-    None for another user event, or one without a Warmline call id."""
+    None for another user event, one without a Warmline call id, or another Warmline's call."""
     if event.get("UserEvent") != CALLBACK_EVENT or not (call_id := event.get("CallId", "").strip()):
         return None
+    if not owned_by(event.get("App", ""), app):
+        return None
     return CallbackRequested(call_id=call_id, queue=event.get("Queue", ""), number=event.get("CallerNumber", ""))
+
+
+def owned_by(owner: str, app: str) -> bool:
+    """A call marked with another Stasis app's name is that Warmline's to record (unmarked: anyone's)."""
+    return not owner.strip() or not app or owner.strip() == app

@@ -300,7 +300,8 @@ class AttendedTransfer:
         app = self.ctx.app_name
         await self.client.post("/bridges", params={"type": "mixing", "bridgeId": self.talk_id,
                                                    "name": f"{app}:{self.call_id}:talk"})
-        Talk(self.ctx, self.talk_id, (self.caller, leg.channel_id))  # either leaving ends it
+        Talk(self.ctx, self.talk_id, (self.caller, leg.channel_id),  # either leaving ends it
+             call_id=self.call_id, producer=leg.producer.name)
         await self._unhold()
         await self.client.post(f"/bridges/{self.talk_id}/addChannel",
                                params={"channel": f"{self.caller},{leg.channel_id}"})

@@ -107,7 +107,7 @@ class PopRouter:
             "ProducerAnswered": self._answered, "ProducerLost": self._lost, "TransferBridged": self._bridged,
             "QueueAgentAnswered": self._queue_agent, "CallbackRequested": self._callback,
             "SupervisorJoined": self._supervisor, "CallTakenOver": self._taken_over,
-            "DispositionRecorded": self._disposed, "CallEnded": self._ended,
+            "DispositionRecorded": self._disposed, "CallEnded": self._ended, "TalkEnded": self._talk_ended,
         }
 
     def apply(self, event: CallEvent) -> Change | None:
@@ -232,10 +232,7 @@ class PopRouter:
         card.producer = card.bridged_to = e.producer
         card.bridged_at, card.phase = e.at, Phase.WITH_PRODUCER
         self._set(card, e.producer, PopStatus.BRIDGED, e.at)
-        if card.ended:  # the caller left Warmline for the queue before the agent answered
-            self._set(card, e.producer, PopStatus.WRAP_UP, e.at)
-            return Change(card.call_id, frozenset({e.producer}), wrap_up=(e.producer,))
-        return Change(card.call_id, frozenset({e.producer}))
+        return Change(card.call_id, frozenset({e.producer}))  # wrap-up when their talk ends (TalkEnded)
 
     def _callback(self, card: CallCard, e) -> Change:
         card.phase, card.queue, card.producer = Phase.CALLBACK, e.queue or card.queue, ""
@@ -260,12 +257,16 @@ class PopRouter:
             if status in (PopStatus.RINGING, PopStatus.ANSWERED):
                 self._set(card, producer, PopStatus.CALLER_GONE, e.at)
                 changed.add(producer)
-        wrap: tuple[str, ...] = ()
-        if card.bridged_to and card.statuses.get(card.bridged_to) == PopStatus.BRIDGED:
-            # Warmline's part is over: the producer owes a disposition (and may tag while still talking)
-            self._set(card, card.bridged_to, PopStatus.WRAP_UP, e.at)
-            changed.add(card.bridged_to)
-            wrap = (card.bridged_to,)
+        # a bridged caller is still talking: Warmline's part ended, the producer's has not (TalkEnded)
         if card.phase not in (Phase.CALLBACK, Phase.WITH_PRODUCER):
             card.phase = Phase.ENDED
-        return Change(card.call_id, frozenset(changed), wrap_up=wrap)
+        return Change(card.call_id, frozenset(changed))
+
+    def _talk_ended(self, card: CallCard, e) -> Change:
+        """The producer put the phone down (or the caller did): now they owe a disposition."""
+        producer = e.producer or card.bridged_to  # after a restart the talk knows only its call
+        card.phase = Phase.ENDED
+        if not producer or card.statuses.get(producer) != PopStatus.BRIDGED:
+            return Change(card.call_id, frozenset())
+        self._set(card, producer, PopStatus.WRAP_UP, e.at)
+        return Change(card.call_id, frozenset({producer}), wrap_up=(producer,))

@@ -68,6 +68,26 @@ class TransferBridged(CallEvent):
     bridge_id: str
 
 
+class Party(StrEnum):
+    """Who ended a caller's talk with a person."""
+
+    CALLER = "caller"
+    PRODUCER = "producer"  # the producer, or the queue agent
+    PBX = "pbx"  # Asterisk ended it (shutdown, or Warmline's own cleanup)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TalkEnded(CallEvent):
+    """The caller and the person who took them are no longer talking: their wrap-up starts now.
+
+    Warmline's own part of the call (CallEnded) is over as soon as the caller is bridged; this
+    comes later, when the bridge (or the PBX's queue call) ends."""
+
+    producer: str  # routing's name for them; "" for a queue member who is no configured producer
+    ended_by: Party
+    talk_seconds: float  # bridged → ended, as the PBX saw it
+
+
 class Disposition(StrEnum):
     """The producer's verdict on a transfer: one fixed taxonomy, required before wrap-up ends."""
 
@@ -139,6 +159,6 @@ class CallTakenOver(CallEvent):
 # The kinds this module defines, for the event store's registry (warmline.catalog).
 KINDS: tuple[type[CallEvent], ...] = (
     HandoffPrepared, TransferPlanned, ProducerDialled, ProducerRinging, ProducerAnswered,
-    ProducerLost, TransferBridged, DispositionRecorded, QueueAgentAnswered, CallbackRequested, SupervisorJoined,
-    CallTakenOver,
+    ProducerLost, TransferBridged, TalkEnded, DispositionRecorded, QueueAgentAnswered, CallbackRequested,
+    SupervisorJoined, CallTakenOver,
 )

@@ -33,7 +33,7 @@ from warmline.dialog.events import (
     TurnAction,
 )
 from warmline.dialog.survey import SurveyAnswered
-from warmline.handoff.events import MISROUTES, DispositionRecorded, HandoffPrepared, TransferBridged
+from warmline.handoff.events import MISROUTES, DispositionRecorded, HandoffPrepared, TalkEnded, TransferBridged
 
 DEMO_PBX = "demo"  # CallStarted.pbx of the seeded demo history (warmline numbers seed-demo)
 NO_INTENT = "none"  # label of a call that raised no intent (e.g. 0 pressed over the greeting)
@@ -79,6 +79,7 @@ class CallFacts:
     escalated_at: float | None = None  # the caller starts waiting for a person (conversation over)
     person_at: float | None = None  # a person took the caller (bridged, or a queue member answered)
     bridged_at: float | None = None
+    talk_ended_at: float | None = None  # the caller's talk with a person ended (after CallEnded)
     ended_at: float | None = None
     end: str | None = None  # CallEnded.code
     lost_on_hold: bool = False  # escalated, and hung up before anyone took them
@@ -105,10 +106,10 @@ class CallFacts:
 
     @property
     def handle_seconds(self) -> float | None:
-        """The producer's time with the caller: bridged → hang-up (Warmline's own bridge only)."""
-        if self.bridged_at is None or self.ended_at is None:
+        """The person's time with the caller: picked up → their talk ended (TalkEnded)."""
+        if self.person_at is None or self.talk_ended_at is None:
             return None
-        return max(0.0, self.ended_at - self.bridged_at)
+        return max(0.0, self.talk_ended_at - self.person_at)
 
 
 class CallFold:
@@ -225,6 +226,12 @@ class CallFold:
         if f.outcome == "escalated" and f.person_at is None and e.reason == EndReason.ABANDONED:
             f.lost_on_hold = True
             yield Observation("lost_on_hold", labels=(("queue", f.queue or ""),))
+
+    def _talk_ended(self, e: TalkEnded):
+        f = self.facts
+        if f.talk_ended_at is not None:
+            return
+        f.talk_ended_at = e.at
         if f.handle_seconds is not None:
             yield Observation("handle_seconds", f.handle_seconds, (("queue", f.queue or ""),))
 
@@ -245,8 +252,8 @@ _HANDLERS = {
     CallerUtterance: CallFold._utterance, PromptStarted: CallFold._prompt, CallerTurn: CallFold._turn,
     IdentityChecked: CallFold._identity, EscalationDecided: CallFold._escalation,
     ConversationEnded: CallFold._conversation, HandoffPrepared: CallFold._handoff,
-    TransferBridged: CallFold._bridged, CallEnded: CallFold._ended, DispositionRecorded: CallFold._disposition,
-    SurveyAnswered: CallFold._survey,
+    TransferBridged: CallFold._bridged, TalkEnded: CallFold._talk_ended, CallEnded: CallFold._ended,
+    DispositionRecorded: CallFold._disposition, SurveyAnswered: CallFold._survey,
 }
 
 

@@ -40,6 +40,8 @@ from warmline.handoff.events import (
     ProducerAnswered,
     ProducerDialled,
     ProducerRinging,
+    Party,
+    TalkEnded,
     TransferBridged,
     TransferPlanned,
 )
@@ -158,10 +160,13 @@ def events_of(c: SyntheticCall) -> list[CallEvent]:
     add(ProducerDialled, waiting + 0.15, producer=c.producer, endpoint="PJSIP/101", attempt=1, channel_id="p-1")
     add(ProducerRinging, waiting + 0.3, producer=c.producer)
     add(ProducerAnswered, waiting + c.hold - 3, producer=c.producer)
-    add(TransferBridged, waiting + c.hold, producer=c.producer, bridge_id=f"b-{c.call_id}")
-    end = waiting + c.hold + (c.handle or 180.0)
-    add(MediaEnded, end, frames=int(end * 50), audio_seconds=end)
-    add(CallEnded, end, reason=EndReason.CALLER_HANGUP)
+    bridged = waiting + c.hold
+    add(TransferBridged, bridged, producer=c.producer, bridge_id=f"b-{c.call_id}")
+    # Warmline's part ends once the caller is bridged; the talk goes on till the producer's TalkEnded
+    add(MediaEnded, bridged + 0.2, frames=int(bridged * 50), audio_seconds=bridged)
+    add(CallEnded, bridged + 0.2, reason=EndReason.HANDED_TO_QUEUE, queue=c.queue or "service")
+    end = bridged + (c.handle or 180.0)
+    add(TalkEnded, end, producer=c.producer, ended_by=Party.CALLER, talk_seconds=end - bridged)
     if c.survey is not None:
         add(SurveyAnswered, end + 8, score=c.survey, after=SurveyAfter.ESCALATED)
     if c.disposition is not None:

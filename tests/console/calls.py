@@ -9,29 +9,19 @@ from datetime import date
 from warmline.calls.events import CallEnded, CallEvent, CallStarted, PromptStarted
 from warmline.crm.seed import DEMO_CALLER
 from warmline.dialog.events import ActionTaken, CallerTurn, EscalationDecided, IdentityChecked
-from warmline.handoff.events import (
+from warmline.handoff.events import (  # noqa: F401 - the queue's kinds are used through this module
+    CallbackRequested,
     HandoffPrepared,
     ProducerAnswered,
     ProducerDialled,
     ProducerLost,
     ProducerRinging,
+    QueueAgentAnswered,
+    TalkEnded,
     TransferBridged,
     TransferPlanned,
 )
 from warmline.handoff.payload import build_payload
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueueAgentAnswered(CallEvent):  # the desk side's kind (names fixed by the contract)
-    producer: str
-    queue: str
-    member: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CallbackRequested(CallEvent):
-    queue: str
-    number: str
 
 
 def escalated(call_id: str, *, words: str = "Should I add full coverage to my car?", verified: bool = True,
@@ -93,7 +83,12 @@ def ended(call_id: str, reason: str = "handed_to", queue: str | None = "licensed
     return CallEnded(call_id=call_id, reason=reason, queue=queue if reason == "handed_to" else None)
 
 
+def talk_ended(call_id: str, producer: str, by: str = "producer", seconds: float = 95.0) -> TalkEnded:
+    return TalkEnded(call_id=call_id, producer=producer, ended_by=by, talk_seconds=seconds)
+
+
 def accepted_call(call_id: str, producer: str, **kw) -> list[CallEvent]:
-    """Escalated, rung, accepted, bridged; Warmline's part ended."""
+    """Escalated, rung, accepted, bridged; Warmline's part ended; then the talk ended (wrap-up)."""
     return [*escalated(call_id, **kw), planned(call_id, producer), dialled(call_id, producer),
-            ringing(call_id, producer), answered(call_id, producer), bridged(call_id, producer), ended(call_id)]
+            ringing(call_id, producer), answered(call_id, producer), bridged(call_id, producer), ended(call_id),
+            talk_ended(call_id, producer)]

@@ -1,13 +1,16 @@
 """The console as a producer and a supervisor see it: Debian's Chromium (Playwright, never a downloaded
 browser) on the real app, served on 127.0.0.1, fed the events of real-shaped calls while the pages are
 open. Pops arrive by the live stream alone (no reload), caller words stay text, the wrap-up form is
-required, and the board's buttons reach the PBX. The same tests write docs/console/*.png."""
+required, and the board's buttons reach the PBX. The same tests write docs/console/*.png
+(with WARMLINE_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -143,8 +146,10 @@ def timed(events: list, start: float) -> list:
 
 
 def shot(name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS / name
+    """docs/console/<name> when WARMLINE_SCREENSHOTS=1 (the README's pictures); else a scratch file."""
+    folder = SHOTS if os.environ.get("WARMLINE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "warmline-shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
 
 
 # --- 1. the pop, pushed live ----------------------------------------------------------------------

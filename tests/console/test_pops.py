@@ -14,6 +14,7 @@ from .calls import (
     lost,
     planned,
     ringing,
+    talk_ended,
 )
 
 C = "call-1"
@@ -33,9 +34,18 @@ TABLE = [
     ("busy, then the next one takes it",
      [planned(C, "Sam", "Dana"), dialled(C, "Sam"), lost(C, "Sam", "busy"), dialled(C, "Dana", 2),
       answered(C, "Dana"), bridged(C, "Dana")], {"Sam": P, "Dana": B}, Phase.WITH_PRODUCER, ()),
-    ("bridged, then Warmline's part ends: wrap-up owed",
+    ("bridged, then Warmline's part ends: still talking, nothing owed yet",
      [planned(C, "Dana"), dialled(C, "Dana"), answered(C, "Dana"), bridged(C, "Dana"), ended(C)],
-     {"Dana": W}, Phase.WITH_PRODUCER, ("Dana",)),
+     {"Dana": B}, Phase.WITH_PRODUCER, ()),
+    ("then the talk ends: wrap-up owed",
+     [planned(C, "Dana"), dialled(C, "Dana"), answered(C, "Dana"), bridged(C, "Dana"), ended(C),
+      talk_ended(C, "Dana", "caller")], {"Dana": W}, Phase.ENDED, ("Dana",)),
+    ("a talk found after a restart names only its call: the bridged producer owes it",
+     [planned(C, "Dana"), dialled(C, "Dana"), bridged(C, "Dana"), ended(C), talk_ended(C, "", "pbx")],
+     {"Dana": W}, Phase.ENDED, ("Dana",)),
+    ("a talk end for a producer not bridged changes nothing",
+     [planned(C, "Dana"), dialled(C, "Dana"), lost(C, "Dana", "no_answer"), talk_ended(C, "Dana")],
+     {"Dana": P}, Phase.ENDED, ()),
     ("the caller hangs up while it rings",
      [planned(C, "Dana"), dialled(C, "Dana"), lost(C, "Dana", "caller_gone"), ended(C, "abandoned")],
      {"Dana": G}, Phase.ENDED, ()),
@@ -46,7 +56,11 @@ TABLE = [
     ("a queue agent answers after the caller left Warmline",
      [planned(C, "Dana"), dialled(C, "Dana"), lost(C, "Dana", "no_answer"), ended(C),
       QueueAgentAnswered(call_id=C, producer="Alex", queue="licensed", member="PJSIP/alex")],
-     {"Dana": P, "Alex": W}, Phase.WITH_PRODUCER, ("Alex",)),
+     {"Dana": P, "Alex": B}, Phase.WITH_PRODUCER, ()),
+    ("... and hangs up: the agent owes the wrap-up",
+     [planned(C, "Dana"), dialled(C, "Dana"), lost(C, "Dana", "no_answer"), ended(C),
+      QueueAgentAnswered(call_id=C, producer="Alex", queue="licensed", member="PJSIP/alex"),
+      talk_ended(C, "Alex")], {"Dana": P, "Alex": W}, Phase.ENDED, ("Alex",)),
     ("nobody free: straight to the call-back list",
      [planned(C), CallbackRequested(call_id=C, queue="complex", number="sealed"), ended(C)],
      {}, Phase.CALLBACK, ()),
@@ -81,7 +95,8 @@ def test_a_tagged_call_leaves_the_desk_and_the_board():
     from warmline.handoff.events import DispositionRecorded
 
     router = PopRouter()
-    for event in [*escalated(C), planned(C, "Dana"), dialled(C, "Dana"), bridged(C, "Dana"), ended(C)]:
+    for event in [*escalated(C), planned(C, "Dana"), dialled(C, "Dana"), bridged(C, "Dana"), ended(C),
+                  talk_ended(C, "Dana")]:
         router.apply(event)
     assert router.board() and router.pops_of("Dana")
     router.apply(DispositionRecorded(call_id=C, producer="Dana", by="dana", disposition="resolved",

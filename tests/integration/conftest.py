@@ -258,3 +258,15 @@ def assert_balance_read_and_contained(events) -> None:
 
 def of(events, kind: str) -> list:
     return [e for e in events if type(e).__name__ == kind]
+
+
+AFTER_THE_CALL = {"QueueAgentAnswered", "CallbackRequested"}  # what AMI tells later of a caller in the queue
+
+
+def assert_stored_in_order(stored, events) -> None:
+    """The store holds the call's stream as it happened; after Warmline's part, only what AMI
+    reported of the caller in the dialplan's queue (each once, whichever box records it)."""
+    kinds = [type(e).__name__ for e in stored]
+    assert kinds[:len(events)] == [type(e).__name__ for e in events]  # persisted, in order
+    later = kinds[len(events):]
+    assert set(later) <= AFTER_THE_CALL and len(later) == len(set(later)), later

@@ -224,6 +224,10 @@ async def test_a_supervisor_listens_whispers_and_barges_into_a_live_bridged_call
     joined = [(e.supervisor, e.mode) for e in events if type(e).__name__ == "SupervisorJoined"]
     assert joined == [("pat", "listen"), ("pat", "whisper"), ("pat", "barge")]
     assert [type(e).__name__ for e in stored].count("SupervisorJoined") == 3  # on the stored stream too
+    # the caller hung up: the talk's end (the producer's wrap-up starts now) comes after Warmline's own end
+    [talk], [bridged], [ended] = of(events, "TalkEnded"), of(events, "TransferBridged"), of(events, "CallEnded")
+    assert (talk.producer, talk.ended_by) == (bridged.producer, "caller") and talk.at > ended.at
+    assert talk.talk_seconds >= 3  # three supervisions of a second each, at least
 
 
 async def _sent_packets(client, channel_id: str) -> int:
@@ -272,6 +276,7 @@ async def test_a_queue_agent_answering_is_the_mapped_producer_on_the_calls_strea
     async def agent_answers(sim, call, journals, ami, app, desk):
         await ami.wait_for("UserEvent", UserEvent="SandboxQueueAgent", timeout=90)
         await journals.wait(call.caller_channel_id, lambda e: type(e).__name__ == "QueueAgentAnswered", 10)
+        await journals.wait(call.caller_channel_id, lambda e: type(e).__name__ == "TalkEnded", 20)  # agent hangs up
 
     queue_agent = Producer(name="Quinn Agent", endpoint="PJSIP/accept@producer-phones", queues=("licensed",),
                            queue_member=QUEUE_AGENT)
@@ -282,6 +287,11 @@ async def test_a_queue_agent_answering_is_the_mapped_producer_on_the_calls_strea
     assert answered.call_id == events[0].call_id
     assert ami.of("AgentConnect", Queue="warmline-licensed")  # Asterisk's own word
     assert [type(e).__name__ for e in stored].count("QueueAgentAnswered") == 1
+    # AMI's AgentComplete ends the agent's talk: their wrap-up starts then, not when Warmline let go
+    [talk] = of(events, "TalkEnded")
+    assert (talk.producer, talk.ended_by) == ("Quinn Agent", "producer") and talk.talk_seconds >= 1
+    assert talk.at > answered.at and ami.of("AgentComplete", Queue="warmline-licensed", Reason="agent")
+    assert [type(e).__name__ for e in stored].count("TalkEnded") == 1
 
 
 async def test_a_call_ending_in_the_call_back_box_is_a_call_back_request(sandbox, ari, kit, voices, tmp_path):

@@ -22,7 +22,7 @@ from warmline.crm.seed import DEMO_CALLER
 from warmline.handoff.routing import Producer
 from warmline.speech.services import build_services
 
-from .conftest import assert_balance_read_and_contained, of, running_app, wait_until_empty
+from .conftest import assert_balance_read_and_contained, assert_stored_in_order, of, running_app, wait_until_empty
 from .sip_phone import SipPhone, converse, free_udp_port, phrases_of, why_no_sipp
 from .test_transfer import AmiLog
 
@@ -94,7 +94,7 @@ async def sip_call(sandbox, ari, kit, tmp_path, script, *, codec: str, producers
     finally:
         store.close()
         services.close()
-    assert [type(e).__name__ for e in stored] == [type(e).__name__ for e in events]  # persisted, in order
+    assert_stored_in_order(stored, events)
     assert [type(e).__name__ for e in phone.events] == [type(e).__name__ for e in events]
     return events, ami, phone
 

@@ -12,7 +12,7 @@ TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}
 # Fields that differ between the recording and a replay by construction (timing, the speech
 # engine's name, ids Warmline makes afresh), not by behaviour.
 VOLATILE = {"at_ms", "start_ms", "end_ms", "decode_seconds", "frames", "audio_seconds", "engine", "channel_id",
-            "bridge_id", "error"}
+            "bridge_id", "error", "talk_seconds"}
 TIMING = {"CallerSpeechStarted"}  # where speech starts in the audio: the replay's VAD is not Silero
 
 

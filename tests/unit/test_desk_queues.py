@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from warmline.ari_app.ami import AmiError, one_line
 from warmline.ari_app.desk import AsteriskDesk, DeskError, QueueWatch, pause_action
-from warmline.ari_app.queues import agent_answered, callback_requested, producer_of, queue_member, same_interface
+from warmline.ari_app.queues import (agent_answered, agent_completed, callback_requested, producer_of, queue_member,
+                                     same_interface)
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.handoff.events import CallbackRequested, QueueAgentAnswered
 from warmline.handoff.routing import Producer
@@ -59,6 +60,19 @@ def test_same_interface_needs_a_resource():
 
 AGENT_CONNECT = {"Event": "AgentConnect", "Queue": "warmline-licensed", "Interface": "PJSIP/1001",
                  "MemberName": "Dana", "Channel": "PJSIP/trunk-00000001", "DestChannel": "PJSIP/1001-00000002"}
+
+
+@pytest.mark.parametrize("overrides,producer,ended_by,talk", [
+    ({"Reason": "caller", "TalkTime": "95"}, "Dana Reyes", "caller", 95.0),
+    ({"Reason": "agent", "TalkTime": "12"}, "Dana Reyes", "producer", 12.0),
+    ({"Reason": "transfer", "TalkTime": "7"}, "Dana Reyes", "pbx", 7.0),  # blind-transferred on by the agent
+    ({"Reason": "agent", "TalkTime": "n/a"}, "Dana Reyes", "producer", 0.0),  # odd AMI value: no crash
+    ({"Reason": "caller", "Interface": "PJSIP/2000"}, "", "caller", 0.0),  # no configured producer
+])
+def test_agent_complete_is_the_queue_calls_talk_ended(overrides, producer, ended_by, talk):
+    event = agent_completed({**AGENT_CONNECT, "Event": "AgentComplete", **overrides}, "c0ffee000001", TEAM)
+    assert (event.call_id, event.producer, event.ended_by, event.talk_seconds) == ("c0ffee000001", producer,
+                                                                                  ended_by, talk)
 
 
 @pytest.mark.parametrize("overrides,producer_name,member", [
@@ -174,16 +188,33 @@ async def test_take_over_checks_the_supervisors_endpoint_before_touching_the_cal
     assert len(asked) == 1
 
 
-async def test_queue_watch_maps_agent_connect_through_the_channels_call_id():
+@pytest.mark.parametrize("owner,recorded_here", [
+    ("warmline", True),  # this box's call
+    ("", True),  # unmarked (a call from before the mark existed): recorded
+    ("warmline-b", False),  # the other box on the same PBX records it, not this one
+])
+async def test_queue_watch_maps_agent_connect_through_the_channels_call_id(owner, recorded_here):
     recorded = []
     tasks = []
-    watch = QueueWatch(TEAM, [recorded.append], lambda coro, name: tasks.append(asyncio.create_task(coro, name=name)))
-    watch.ami = FakeAmi(Reply(Response="Success", Value="c0ffee000001"))
+    watch = QueueWatch(TEAM, [recorded.append], lambda coro, name: tasks.append(asyncio.create_task(coro, name=name)),
+                       app="warmline")
+    watch.ami = FakeAmi(Reply(Response="Success", Value="c0ffee000001"), Reply(Response="Success", Value=owner))
     watch.on_agent_connect(AGENT_CONNECT)
     await asyncio.gather(*tasks)
-    assert watch.ami.sent == [{"Action": "Getvar", "Channel": "PJSIP/trunk-00000001", "Variable": "WARMLINE_CALL_ID"}]
+    assert watch.ami.sent == [{"Action": "Getvar", "Channel": "PJSIP/trunk-00000001", "Variable": "WARMLINE_CALL_ID"},
+                              {"Action": "Getvar", "Channel": "PJSIP/trunk-00000001", "Variable": "WARMLINE_APP"}]
+    if not recorded_here:
+        assert recorded == []
+        return
     [event] = recorded
     assert (event.call_id, event.producer, event.queue) == ("c0ffee000001", "Dana Reyes", "warmline-licensed")
+
+
+@pytest.mark.parametrize("owner,app,recorded_here", [
+    ("warmline", "warmline", True), ("", "warmline", True), ("warmline-b", "warmline", False), ("warmline-b", "", True),
+])
+def test_the_call_back_event_is_recorded_by_the_box_that_owns_the_call(owner, app, recorded_here):
+    assert (callback_requested({**CALLBACK, "App": owner}, app) is not None) == recorded_here
 
 
 async def test_queue_watch_ignores_calls_that_were_never_warmlines():
@@ -194,3 +225,19 @@ async def test_queue_watch_ignores_calls_that_were_never_warmlines():
     watch.on_user_event({**CALLBACK, "CallId": ""})
     await asyncio.gather(*tasks)
     assert recorded == [] and len(watch.ami.sent) == 2  # the caller's channel, then the agent's
+
+
+async def test_the_queue_calls_end_is_mapped_from_its_answer_when_the_callers_channel_is_gone():
+    recorded, tasks = [], []
+    watch = QueueWatch(TEAM, [recorded.append], lambda coro, name: tasks.append(asyncio.create_task(coro, name=name)),
+                       app="warmline")
+    watch.ami = FakeAmi(Reply(Response="Success", Value="c0ffee000001"), Reply(Response="Success", Value="warmline"))
+    watch.on_agent_connect(AGENT_CONNECT)
+    await asyncio.gather(*tasks)
+    watch.on_agent_complete({**AGENT_CONNECT, "Event": "AgentComplete", "Reason": "caller", "TalkTime": "41"})
+    await asyncio.gather(*tasks)
+    assert len(watch.ami.sent) == 2  # no Getvar on a hung-up channel: the answer's mapping is used
+    answered, ended = recorded
+    assert (type(ended).__name__, ended.call_id, ended.producer, ended.ended_by, ended.talk_seconds) == (
+        "TalkEnded", "c0ffee000001", "Dana Reyes", "caller", 41.0)
+    assert watch._talking == {}  # forgotten once ended
