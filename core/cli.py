@@ -293,7 +293,7 @@ async def serve(settings: Settings) -> int:
         log.info("warmline %s serving", __version__, extra={"pbx": settings.pbx})
         # the releaser: freed native memory back to the system after calls (warmline/memory.py)
         listeners = [store.record, MemoryReleaser()]
-        async with console_for(settings, store) as console:
+        async with console_for(settings, store, metrics) as console:
             if console is not None:
                 listeners.append(console)  # every event of every call: the screen pop, the board, wrap-ups
             await plugin.serve(settings, sessions, stop, listeners, desk=console)
@@ -308,13 +308,13 @@ async def serve(settings: Settings) -> int:
     return 0
 
 
-def console_for(settings: Settings, store):
+def console_for(settings: Settings, store, metrics=None):
     """The producer console when [console] enabled, else nothing (an empty context)."""
     if not settings.console.enabled:
         return contextlib.nullcontext()
     from warmline.console.server import running_console
 
-    return running_console(settings, store)
+    return running_console(settings, store, metrics)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -36,8 +37,28 @@ def prompt_texts(settings) -> dict[str, str]:
         return {}
 
 
+def weekly_review(settings, events: EventStore):
+    """The console's /report: `warmline report`'s page, built off the loop from the same store."""
+    from warmline.numbers.cli import last_complete_week
+    from warmline.numbers.history import Week
+    from warmline.numbers.report import build_review, render_html
+    from warmline.numbers.routing import current_queues
+
+    def build(week: str | None) -> str:
+        review = build_review(events, Week.parse(week) if week else last_complete_week(),
+                              queues=current_queues(settings), target=settings.numbers.containment_target,
+                              min_transfers=settings.numbers.min_transfers)
+        return render_html(review)
+
+    async def report(week: str | None) -> str:
+        return await asyncio.to_thread(build, week)  # matplotlib and the store's reads: not on the loop
+
+    return report
+
+
 @contextlib.asynccontextmanager
-async def running_console(settings, events: EventStore | None) -> AsyncIterator[Console]:
+async def running_console(settings, events: EventStore | None, metrics=None) -> AsyncIterator[Console]:
+    """`metrics`: serve's LiveMetrics, shown at /metrics."""
     """The console's site, up until the block ends. Listen to calls through the Console it yields."""
     cfg = settings.console
     store = ConsoleStore(Path(cfg.database).expanduser())
@@ -50,7 +71,12 @@ async def running_console(settings, events: EventStore | None) -> AsyncIterator[
     console = Console(cfg, store, events, crm, producers=[p.name for p in producers],
                       queues_of={p.name: set(p.queues) for p in producers})
     queues, intents = choices(settings)
-    app = make_app(console, texts=prompt_texts(settings), queues=queues, intents=intents)
+    from warmline.numbers.prometheus import METRICS_KEY, metrics_handler
+
+    app = make_app(console, texts=prompt_texts(settings), queues=queues, intents=intents, metrics=metrics_handler,
+                   report=weekly_review(settings, events) if events is not None else None)
+    if metrics is not None:
+        app[METRICS_KEY] = metrics
     runner = web.AppRunner(app, access_log=None)  # the access log would carry call ids in URLs for nothing
     await runner.setup()
     try:

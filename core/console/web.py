@@ -27,6 +27,7 @@ from warmline.console.pops import Phase, PopStatus
 from warmline.console.service import Console
 from warmline.console.store import Account, ConsoleError, Role
 from warmline.console.wrapup import LABELS, FormError, parse_form
+from warmline.errors import WarmlineError
 from warmline.pbx import SuperviseMode
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ OPEN_PATHS = ("/login", "/static/")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Report = Callable[[str | None], Awaitable[str]]  # ISO week or None (the last complete one) -> the review's HTML
+# the review is one self-contained page: its own inline style, charts as data: images, no script at all
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 
 CONSOLE = web.AppKey("console", Console)
 CONFIG = web.AppKey("config", dict)
@@ -57,13 +61,21 @@ def templates() -> jinja2.Environment:
 
 
 def make_app(console: Console, *, texts: dict[str, str] | None = None, queues: tuple[str, ...] = (),
-             intents: tuple[str, ...] = ()) -> web.Application:
+             intents: tuple[str, ...] = (), report: Report | None = None,
+             metrics: Handler | None = None) -> web.Application:
+    """`report(week or None)` renders the weekly review for owners and supervisors; `metrics` serves
+    Prometheus' /metrics (open like any scrape target: its labels carry no personal data)."""
     settings = console.settings
     app = web.Application(middlewares=[_headers, _session, _csrf], client_max_size=64 * 1024)
     app[CONSOLE] = console
     app[CONFIG] = {"env": templates(), "texts": texts or {}, "queues": queues, "intents": intents,
                    "limiter": LoginLimiter(settings.login_attempts, settings.login_window_s),
-                   "secure": settings.secure, "idle_s": settings.idle_timeout_s}
+                   "secure": settings.secure, "idle_s": settings.idle_timeout_s, "report": report,
+                   "open": OPEN_PATHS + (("/metrics",) if metrics else ())}
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics)
+    if report is not None:
+        app.router.add_get("/report", report_page)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
@@ -116,7 +128,7 @@ async def _session(request: web.Request, handler: Handler) -> web.StreamResponse
         touch = request.path != "/events"  # an open stream is not activity; the page's own pings are
         request[SESSION] = await request.app[CONSOLE].store.session(token, time.time(), config["idle_s"],
                                                                       touch=touch)
-    if request[SESSION] is None and not request.path.startswith(OPEN_PATHS):
+    if request[SESSION] is None and not request.path.startswith(config["open"]):
         if _is_api(request) or request.method in UNSAFE:
             raise web.HTTPUnauthorized(text='{"error": "log in first"}', content_type="application/json")
         raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
@@ -328,6 +340,17 @@ def _board(request: web.Request) -> dict:
                      "bridged": bool(card.bridged_to)})
     return {"calls": rows, "producers": console.board_producers(), "now": time.time(),
             "connected": console.actions is not None}
+
+
+async def report_page(request: web.Request) -> web.Response:
+    """GET /report[?week=2026-W48]: the weekly review (owners, supervisors, admins)."""
+    need(request, Role.OWNER, Role.SUPERVISOR, Role.ADMIN)
+    week = request.query.get("week") or None
+    try:
+        html = await request.app[CONFIG]["report"](week)
+    except WarmlineError as exc:
+        raise web.HTTPBadRequest(text=f"{exc} (e.g. /report?week=2026-W48)") from None
+    return web.Response(text=html, content_type="text/html", headers={"Content-Security-Policy": REPORT_CSP})
 
 
 async def accounts_page(request: web.Request) -> web.Response:
