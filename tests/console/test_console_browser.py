@@ -264,11 +264,11 @@ async def test_the_wrap_up_needs_a_disposition_and_stays_saved(bench, screens, d
 
     call = "c40f8e2b7d15"
     talk = accepted_call(call, "Dana Reyes")
-    bench.feed(talk[:-1])  # with the caller; Warmline's part has not ended yet
+    bench.feed(talk[:-1])  # with the caller: Warmline's part is over (CallEnded), the talk goes on
     pop = dana.locator(f"#pop-{call}")
     await expect(pop).to_have_attribute("data-status", "bridged")
     assert await pop.locator("form.disposition").count() == 0
-    bench.feed(talk[-1:])  # CallEnded: the producer now owes a disposition
+    bench.feed(talk[-1:])  # TalkEnded: the producer now owes a disposition
     form = pop.locator("form.disposition")
     await expect(pop).to_have_attribute("data-status", "wrap_up")
     await expect(pop.locator(".state")).to_have_text("Tag this call")

@@ -260,7 +260,8 @@ def of(events, kind: str) -> list:
     return [e for e in events if type(e).__name__ == kind]
 
 
-AFTER_THE_CALL = {"QueueAgentAnswered", "CallbackRequested"}  # what AMI tells later of a caller in the queue
+# what AMI reports after Warmline let go of the caller
+AFTER_THE_CALL = {"QueueAgentAnswered", "TalkEnded", "CallbackRequested", "SurveyAnswered"}
 
 
 def assert_stored_in_order(stored, events) -> None:
