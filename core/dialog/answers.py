@@ -20,6 +20,7 @@ NO = {"no", "nope", "nah", "not really", "it didn't", "it did not", "that's wron
 DONE = {"no", "nope", "no thanks", "no thank you", "that's all", "that is all", "that's it", "nothing else",
         "i'm good", "im good", "i'm all set", "all set", "we're good", "no that's all", "no that's it", "bye",
         "goodbye"}
+CLOSINGS = ("that's all", "that is all", "that's it", "nothing else", "all set")  # end a short answer: done
 FIELDS = {"phone": ("phone", "number", "cell", "mobile"), "email": ("email", "e-mail", "e mail", "mail"),
           "zip": ("zip", "postal"), "address": ("address", "street", "moved", "move")}
 
@@ -45,8 +46,10 @@ def yes_no(answer: Said | Keyed) -> bool | None:
 def is_done(text: str) -> bool:
     """'No thanks, that's all' in answer to 'anything else?'."""
     words = _phrase(text)
+    short = len(words.split()) <= 6
     return words in DONE or any(words.startswith(d + " ") for d in DONE if " " in d) or \
-        (yes_no(Said(text)) is False and len(words.split()) <= 6)
+        (yes_no(Said(text)) is False and short) or \
+        (short and any(words.endswith(" " + d) for d in CLOSINGS))  # "you know that's all": a misheard "no"
 
 
 def _digit_runs(answer: Said | Keyed, kinds: tuple[str, ...]) -> list[str]:
