@@ -5,12 +5,16 @@ a person; regulated requests, explicit asks and frustrated callers are handed of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
+import sys
 from datetime import date
 from pathlib import Path
 
 from warmline.ari_app.app import StasisApp
+from warmline.ari_app.demo_console import console_settings, demo_console
 from warmline.ari_app.scripted import Journals, Script, Voices, converse
 from warmline.ari_app.settings import AsteriskSettings
 from warmline.ari_app.simulate import CallerSimulator
@@ -27,6 +31,7 @@ from warmline.dialog.events import (
     IdentityChecked,
 )
 from warmline.errors import ConfigError
+from warmline.numbers.prometheus import live
 from warmline.handoff.events import (
     HandoffPrepared,
     ProducerLost,
@@ -74,26 +79,47 @@ def sandbox_state(name: str) -> dict:
     return json.loads(state_file.read_text())
 
 
-async def run_demo(sandbox: str) -> int:
+async def run_demo(sandbox: str, console: str = "") -> int:
+    """`console`: HOST:PORT for the producer console beside the calls (kept up until Ctrl-C)."""
     state = sandbox_state(sandbox)
     settings = load_settings(state["config"])
     settings = settings.model_copy(update={"handoff": settings.handoff.model_copy(update={"producers": PRODUCERS})})
-    setup_logging("WARNING", settings.log.format, settings.secrets())
     home = Path(state["instance_dir"])
+    if console:
+        settings = console_settings(settings, home, console)
+    setup_logging("WARNING", settings.log.format, settings.secrets())
     await asyncio.to_thread(prompts.build, prompts.load_catalog(settings.prompts), Path(settings.prompts.dir),
                             settings.prompts.engine, settings.prompts.voice or None)
     seed_demo(Path(settings.crm.sqlite_path), date.today())
     kit = await open_conversation(settings)
     services = await asyncio.to_thread(build_services, settings.vad, settings.stt)
-    journals, store = Journals(), open_store(settings.store)
+    journals, store = Journals(), open_store(settings.store, on_commit=live().on_commit)
     voices = Voices(home / "sounds", f"{state['instance_dir_inside']}/sounds")
-    app = StasisApp(settings, kit.sessions(services, barge_in=settings.prompts.barge_in), [journals, store.record])
+    try:
+        async with demo_console(settings, store) if console else contextlib.nullcontext() as desk:
+            failures = await _serve_the_calls(settings, kit, services, journals, voices, [journals, store.record], desk)
+    finally:
+        services.close()
+        store.close()
+        await kit.crm.close()
+    leftovers = await _leftovers(settings)  # handed-off callers are still with the sandbox operator
+    print(f"after the calls: {leftovers}; every event is stored in {settings.store.path}")
+    return 1 if failures or leftovers != "no channels, no bridges" else 0
+
+
+async def _serve_the_calls(settings, kit, services, journals, voices, listeners, desk) -> int:
+    """The scripted callers, one after the other, through a Stasis app serving them; → failures."""
+    if desk is not None:
+        listeners = [*listeners, desk]  # the pop, the board and the wrap-ups follow every call
+    app = StasisApp(settings, kit.sessions(services, barge_in=settings.prompts.barge_in), listeners, desk)
     stop = asyncio.Event()
     serving = asyncio.create_task(app.run(stop), name="demo-stasis-app")
     failures = 0
     try:
         await asyncio.wait_for(app.connected.wait(), 10)
         print(f"Warmline is serving the demo agency on {settings.ari.url} (Stasis app {settings.ari.app!r})")
+        if desk is not None and sys.stdin.isatty():
+            await asyncio.to_thread(input, "Log in as dana in a browser, then press Enter to place the calls ")
         async with CallerSimulator(app.client) as sim:
             for name, script in CALLERS:
                 try:
@@ -104,15 +130,25 @@ async def run_demo(sandbox: str) -> int:
                     print(f"- {name}: FAILED, the conversation stalled")
                     continue
                 print(describe(name, events))
+        if desk is not None:
+            await _until_interrupted("calls done; the console stays up (wrap-ups, board, /report): Ctrl-C to stop")
     finally:
         stop.set()
         await serving
-        services.close()
-        store.close()
-        await kit.crm.close()
-    leftovers = await _leftovers(settings)  # handed-off callers are still with the sandbox operator
-    print(f"after the calls: {leftovers}; every event is stored in {settings.store.path}")
-    return 1 if failures or leftovers != "no channels, no bridges" else 0
+    return failures
+
+
+async def _until_interrupted(message: str) -> None:
+    print(message)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def describe(name: str, events: list[CallEvent]) -> str:

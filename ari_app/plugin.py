@@ -62,12 +62,12 @@ class AsteriskPlugin:
                 return CheckResult("serve", False, f"{exc}: check ari.url and that Asterisk runs")
         return CheckResult("serve", alive, detail)
 
-    async def demo(self, sandbox: str) -> int:
+    async def demo(self, sandbox: str, console: str = "") -> int:
         from warmline.ari_app.demo import (
             run_demo,  # the demo's callers and seed load only when asked for
         )
 
-        return await run_demo(sandbox)
+        return await run_demo(sandbox, console)
 
     async def check(self, settings: AsteriskSettings) -> list[CheckResult]:
         results: list[CheckResult] = []

@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo = sub.add_parser("demo", help="scripted calls through Warmline on the sandbox Asterisk")
     demo.add_argument("--sandbox", default="default", help="sandbox name (scripts/asterisk-sandbox up --name)")
+    demo.add_argument("--console", nargs="?", const="127.0.0.1:8088", default="", metavar="HOST:PORT",
+                      help="also run the producer console (default 127.0.0.1:8088) and keep it up until Ctrl-C")
     tr = sub.add_parser("transcribe", help="print PATH<TAB>TEXT for 8 or 16 kHz mono WAV files")
     tr.add_argument("files", nargs="+", metavar="FILE")
     tr.add_argument("--config", "-c", help="TOML file ([vad] and [stt] are used)")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            return asyncio.run(load_pbx_plugin("asterisk").demo(args.sandbox))
+            return asyncio.run(load_pbx_plugin("asterisk").demo(args.sandbox, args.console))
         if args.command == "train" and args.with_feedback is not None:
             from warmline.numbers.retrain import retrain_command
 

@@ -61,5 +61,6 @@ class PbxPlugin(Protocol):
     async def health(self, settings: Any) -> CheckResult:
         """Is a Warmline serving right now (its heartbeat, not its registration)? No models loaded."""
 
-    async def demo(self, sandbox: str) -> int:
-        """Scripted calls through Warmline on the plugin's sandbox PBX; the exit status."""
+    async def demo(self, sandbox: str, console: str = "") -> int:
+        """Scripted calls through Warmline on the plugin's sandbox PBX; the exit status. `console`:
+        HOST:PORT of the producer console to run beside them, up until interrupted."""

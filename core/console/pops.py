@@ -80,10 +80,11 @@ class CallCard:
         return self.statuses.get(producer)
 
     def on_board(self) -> bool:
-        """In progress, for the board: not ended, or bridged and its producer not done yet."""
+        """In progress, for the board: not ended, or its caller still talking to a person (a producer
+        in wrap-up is on the board's producer list, not on a call)."""
         if not self.ended:
             return True
-        return bool(self.bridged_to) and self.statuses.get(self.bridged_to) in (PopStatus.BRIDGED, PopStatus.WRAP_UP)
+        return bool(self.bridged_to) and self.statuses.get(self.bridged_to) == PopStatus.BRIDGED
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,10 +95,12 @@ def test_a_tagged_call_leaves_the_desk_and_the_board():
     from warmline.handoff.events import DispositionRecorded
 
     router = PopRouter()
-    for event in [*escalated(C), planned(C, "Dana"), dialled(C, "Dana"), bridged(C, "Dana"), ended(C),
-                  talk_ended(C, "Dana")]:
+    for event in [*escalated(C), planned(C, "Dana"), dialled(C, "Dana"), bridged(C, "Dana"), ended(C)]:
         router.apply(event)
-    assert router.board() and router.pops_of("Dana")
+    assert router.board() and router.pops_of("Dana")  # talking: on the board though Warmline let go
+    router.apply(talk_ended(C, "Dana"))
+    assert router.board() == [] and router.pops_of("Dana")  # the talk is over; the pop waits for its tag
+    assert router.producer_state("Dana") == PopStatus.WRAP_UP
     router.apply(DispositionRecorded(call_id=C, producer="Dana", by="dana", disposition="resolved",
                                      caller_repeated=False))
     assert router.pops_of("Dana") == [] and router.board() == []
