@@ -10,6 +10,7 @@ routing changes the tags argue for (each with the command that applies it, audit
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from html import escape
@@ -74,7 +75,11 @@ def draw(review: Review) -> list[charts.Chart]:
 def write(review: Review, out: Path, charts_dir: Path | None = None) -> list[Path]:
     """The HTML page, and each chart as a PNG file in charts_dir when given; the files written."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(review), encoding="utf-8")
+    # owner-only: the misroute table quotes callers' own words (the charts hold only aggregates)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as page:
+        os.fchmod(page.fileno(), 0o600)  # an existing file keeps no wider mode
+        page.write(render_html(review))
     written = [out]
     if charts_dir is not None:
         charts_dir.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,10 @@ def test_the_review_has_misroutes_phrasings_and_a_suggestion(review):
 
 
 def test_each_chart_is_a_valid_png(review, tmp_path):
+    (tmp_path / "review.html").write_text("an older review")
+    (tmp_path / "review.html").chmod(0o644)
     written = write(review, tmp_path / "review.html", tmp_path / "charts")
+    assert (written[0].stat().st_mode & 0o777) == 0o600  # it quotes callers' words: owner-only, even over an old file
     assert [p.name for p in written[1:]] == ["containment.png", "escalation_reasons.png", "repeat_explanation.png",
                                              "csat.png"]
     for path in written[1:]:
