@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from warmline.ari_app.ami import AmiError, AmiLink, one_line
 from warmline.ari_app.context import AppContext
 from warmline.ari_app.queues import (APP_VARIABLE, CALL_ID_VARIABLE, agent_answered, agent_completed, callback_requested,
-                                     owned_by, queue_member)
+                                     owned_by, queue_member, survey_answered)
 from warmline.ari_app.supervise import Supervision, SupervisionError
 from warmline.calls.events import CallEvent, CallJournal, Listener
 from warmline.errors import PbxError
@@ -117,8 +117,9 @@ class QueueWatch:
                 "UserEvent": self.on_user_event}
 
     def on_user_event(self, message: Message) -> None:
-        if (event := callback_requested(message, self.app)) is not None:
-            record(self.listeners, event)
+        for event in (callback_requested(message, self.app), survey_answered(message, self.app)):
+            if event is not None:
+                record(self.listeners, event)
 
     def on_agent_connect(self, message: Message) -> None:
         self.spawn(self._queue_call(dict(message), agent_answered), f"queue-agent-{message.get('Uniqueid', '')}")

@@ -7,14 +7,18 @@ call's typed events; the channel's inherited `__WARMLINE_*` variables say which 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
+from warmline.dialog.survey import SurveyAfter, SurveyAnswered
 from warmline.handoff.events import CallbackRequested, Party, QueueAgentAnswered, TalkEnded
 from warmline.handoff.routing import Producer
 
 CALL_ID_VARIABLE = "WARMLINE_CALL_ID"
 APP_VARIABLE = "WARMLINE_APP"  # the Stasis app (the Warmline instance) that owns the call
 CALLBACK_EVENT = "WarmlineCallback"  # the UserEvent of [warmline-callback] in extensions_warmline.conf
+SURVEY_EVENT = "WarmlineSurvey"  # the UserEvent of [warmline-survey]: the caller's score after a producer
+_SCORE = re.compile(r"[1-5]")
 
 
 def queue_member(producer: Producer) -> str:
@@ -63,6 +67,16 @@ def callback_requested(event: Mapping[str, str], app: str = "") -> CallbackReque
     if not owned_by(event.get("App", ""), app):
         return None
     return CallbackRequested(call_id=call_id, queue=event.get("Queue", ""), number=event.get("CallerNumber", ""))
+
+
+def survey_answered(event: Mapping[str, str], app: str = "") -> SurveyAnswered | None:
+    """The WarmlineSurvey user event (the caller scored the call after the producer hung up) as the
+    call's event; None for another user event, another Warmline's call, or a score that is not 1-5."""
+    if event.get("UserEvent") != SURVEY_EVENT or not (call_id := event.get("CallId", "").strip()):
+        return None
+    if not owned_by(event.get("App", ""), app) or not _SCORE.fullmatch(score := event.get("Score", "").strip()):
+        return None
+    return SurveyAnswered(call_id=call_id, score=int(score), after=SurveyAfter.ESCALATED)
 
 
 def owned_by(owner: str, app: str) -> bool:

@@ -16,7 +16,7 @@ from typing import Callable, TypeVar
 
 from warmline.calls.events import CallEvent, CallJournal, coerce_enums
 from warmline.crm.base import Crm, CrmError
-from warmline.dialog import answers
+from warmline.dialog import answers, survey
 from warmline.dialog.events import (
     CallerTurn,
     ConversationEnded,
@@ -29,7 +29,7 @@ from warmline.dialog.events import (
     VerifyFailure,
     VerifyMethod,
 )
-from warmline.dialog.flows import Flows
+from warmline.dialog.flows import Flows, SurveyAfterCall
 from warmline.dialog.identity import UNVERIFIED, Identity
 from warmline.dialog.port import (
     CallerPort,
@@ -256,7 +256,7 @@ class Dialogue:
             after = await self.conv.listen(prompts.anything_else, keys=False)
             if isinstance(after, Said) and answers.is_done(after.text):
                 self.conv.understand(after.text, answer=True)
-                await self.conv.say(prompts.goodbye)
+                await self._goodbye()
                 return Ending(ConversationOutcome.CONTAINED)
             if isinstance(after, Said) and answers.yes_no(after) is True and len(after.text.split()) <= 3:
                 self.conv.understand(after.text, answer=True)
@@ -264,6 +264,15 @@ class Dialogue:
                 continue
             pending = after if isinstance(after, Said) else None
             question = prompts.open_question
+
+    async def _goodbye(self) -> None:
+        """The survey first when the flow file asks for it: a caller who hangs up on the survey or
+        its goodbye was still served (contained, not abandoned)."""
+        goodbye = self.conv.flows.prompts.goodbye
+        if not self.conv.flows.survey.asks_after(SurveyAfterCall.CONTAINED):
+            await self.conv.say(goodbye)
+        elif await survey.ask_after_call(self.conv):
+            await self.conv.port.say(_prompt(goodbye))
 
     async def _request(self, text: str) -> bool | Ending | None:
         """One request: None = not understood yet; True/False = resolved or not; Ending = done."""

@@ -9,6 +9,7 @@ file chooses which run for each intent, in what order, and with which options.
 from __future__ import annotations
 
 import difflib
+from enum import StrEnum
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -112,6 +113,32 @@ class FlowPrompts(_Strict):
     to_licensed: str = "warm_transfer"
 
 
+class SurveyAfterCall(StrEnum):
+    """Which calls end with the satisfaction survey."""
+
+    CONTAINED = "contained"  # the AI resolved the call (the caller said that's all): the dialogue asks
+    ESCALATED = "escalated"  # a producer took it and hung up first: the PBX asks ([warmline-survey])
+
+
+class Survey(_Strict):
+    """The post-call satisfaction survey: one question, answered 1-5 by key or a spoken number."""
+
+    enabled: bool = False
+    question: str = Field("survey_question", min_length=1)  # prompt keys; the PBX plays the same built sounds
+    thanks: str = Field("survey_thanks", min_length=1)  # said after an answer, before the goodbye
+    after: tuple[SurveyAfterCall, ...] = (SurveyAfterCall.CONTAINED, SurveyAfterCall.ESCALATED)
+
+    @model_validator(mode="after")
+    def _asked_somewhere(self) -> "Survey":
+        if self.enabled and not self.after:
+            raise ValueError("survey is enabled but asked after no call: set after: [contained, escalated] "
+                             "(or one of them)")
+        return self
+
+    def asks_after(self, kind: SurveyAfterCall) -> bool:
+        return self.enabled and kind in self.after
+
+
 REASON_QUEUES = {"negative_sentiment": "complex"}  # any other reason not tied to an intent: "service"
 
 
@@ -121,6 +148,7 @@ class Flows(_Strict):
     verification: Verification = Verification()
     intents: dict[str, IntentFlow]
     triggers: TriggerSettings = TriggerSettings()
+    survey: Survey = Survey()
     reason_queues: dict[str, str] = Field(default_factory=lambda: dict(REASON_QUEUES))
 
     @field_validator("intents")
@@ -134,6 +162,8 @@ class Flows(_Strict):
 
     def prompt_keys(self) -> set[str]:
         keys = set(self.prompts.model_dump().values())
+        if self.survey.enabled:
+            keys |= {self.survey.question, self.survey.thanks}
         for flow in self.intents.values():
             keys |= {s.options.prompt for s in flow.steps if s.options.prompt}
         return keys

@@ -10,9 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from warmline.calls.events import CallEvent, coerce_enums
-from warmline.dialog.port import Keyed, Said
+from warmline.dialog.port import HungUp, Keyed, Said
+from warmline.speech.prompts import Prompt
+
+if TYPE_CHECKING:
+    from warmline.dialog.dialogue import Conversation
 
 LOWEST, HIGHEST = 1, 5
 WORDS = {"one": 1, "won": 1, "two": 2, "to": 2, "too": 2, "three": 3, "tree": 3, "four": 4, "for": 4,
@@ -51,6 +56,22 @@ def score_of(reply: Said | Keyed) -> int | None:
         value = int(token) if token.isdigit() else WORDS[token]
         return value if LOWEST <= value <= HIGHEST else None
     return None
+
+
+async def ask_after_call(conv: "Conversation") -> bool:
+    """The flow file's question once, one answer (a key or words, the usual no-input timeout, no
+    re-prompt): a score is recorded and thanked for, anything else records nothing and the call
+    ends as it would have. No trigger runs here (a 0 or an angry word cannot hold the caller).
+    False when the caller hung up on it."""
+    survey = conv.flows.survey
+    reply = await conv.port.ask(Prompt.say(survey.question), keys=False)
+    if isinstance(reply, HungUp):
+        return False
+    score = score_of(reply) if isinstance(reply, (Said, Keyed)) else None
+    if score is None:
+        return True
+    conv.emit(SurveyAnswered(call_id=conv.call_id, score=score, after=SurveyAfter.AI))
+    return await conv.port.say(Prompt.say(survey.thanks))
 
 
 # The kinds this module defines, for the event store's registry (warmline.catalog).

@@ -209,3 +209,81 @@ async def test_a_slot_taken_while_the_caller_chose_is_offered_again(play, crm):
     [desk] = await crm.appointments_of("C1004")
     assert mine.status == desk.status == "booked" and mine.start != desk.start
     assert [a.ok for a in played.of("ActionTaken") if a.action == "book_appointment"] == [True]
+
+
+# --- the post-call survey (the flow file's `survey:`) ----------------------------------------------
+
+OFFICE = ["what time does your office close today", "yes", "no that's all"]  # contained, no account
+SURVEY = [
+    # (name, survey on, the caller's answer to the survey question, the score recorded, what they hear last)
+    ("by_key", True, "keys:4", 4, ["survey_question", "survey_thanks", "goodbye"]),
+    ("by_word", True, "four", 4, ["survey_question", "survey_thanks", "goodbye"]),
+    ("in_a_sentence", True, "I'd give it a five", 5, ["survey_question", "survey_thanks", "goodbye"]),
+    ("no_answer", True, "silence", None, ["survey_question", "goodbye"]),  # asked once: no "are you still there?"
+    ("garbage", True, "purple elephant", None, ["survey_question", "goodbye"]),
+    ("out_of_range_key", True, "keys:9", None, ["survey_question", "goodbye"]),
+    ("zero_is_no_person_now", True, "keys:0", None, ["survey_question", "goodbye"]),
+    ("speech_not_decoded", True, "unheard", None, ["survey_question", "goodbye"]),
+    ("hangs_up", True, "hangup", None, ["survey_question"]),  # still contained: they were served
+    ("disabled", False, "keys:4", None, ["goodbye"]),  # the packaged default: no question
+]
+
+
+@pytest.mark.parametrize("name,on,answer,score,last", SURVEY, ids=[s[0] for s in SURVEY])
+async def test_the_survey_after_a_contained_call(play, flows, name, on, answer, score, last):
+    survey = flows.survey.model_copy(update={"enabled": on})
+    played = await play([*OFFICE, answer], flows_=flows.model_copy(update={"survey": survey}))
+    assert played.ending.outcome == "contained" and played.ending.target is None
+    assert played.caller.heard[-len(last):] == last and played.caller.heard.count("survey_question") == on
+    answers = played.of("SurveyAnswered")
+    assert [(a.score, a.after) for a in answers] == ([(score, "ai")] if score else [])
+    kinds = played.kinds()
+    assert kinds[-1] == "ConversationEnded" and not played.of("EscalationDecided")
+    if answers:  # recorded before the call's end, after the caller said that's all
+        assert kinds.index("SurveyAnswered") > max(i for i, k in enumerate(kinds) if k == "CallerTurn")
+    # the survey answer is no caller turn: its words go nowhere but the score
+    assert [t.text for t in played.of("CallerTurn")] == OFFICE
+    assert list(played.caller.turns) == ([] if on else [answer])  # off: never asked, the answer unused
+
+
+async def test_the_survey_is_not_asked_after_escalated_or_payment_calls(play, flows):
+    on = flows.model_copy(update={"survey": flows.survey.model_copy(update={"enabled": True})})
+    for turns in (["can I just talk to a real person please"], ["I'd like to pay my bill with a card"]):
+        played = await play(turns, flows_=on)
+        assert "survey_question" not in played.caller.heard and not played.of("SurveyAnswered")
+
+
+async def test_the_survey_only_after_escalated_calls_is_not_asked_by_the_ai(play, flows):
+    pbx_only = flows.model_copy(update={"survey": flows.survey.model_copy(update={"enabled": True,
+                                                                                 "after": ("escalated",)})})
+    played = await play([*OFFICE], flows_=pbx_only)
+    assert "survey_question" not in played.caller.heard and played.caller.heard[-1] == "goodbye"
+
+
+BAD_SURVEYS = [
+    # (the survey: section, what the one-line error says)
+    ("{enabled: true, after: []}", "survey: survey is enabled but asked after no call"),
+    ("{enabled: true, after: [resolved]}", "survey.after.0: Input should be 'contained' or 'escalated'"),
+    ("{enabled: true, question: no_such_prompt}", "prompt(s) no_such_prompt are not in the prompt catalog"),
+    ("{enabled: yes please}", "survey.enabled: Input should be a valid boolean"),
+    ("{enabled: true, ask: twice}", "survey.ask: Extra inputs are not permitted"),
+]
+
+
+@pytest.mark.parametrize("section,says", BAD_SURVEYS, ids=[b[0] for b in BAD_SURVEYS])
+def test_a_bad_survey_section_stops_start_up_in_one_line(tmp_path, section, says):
+    import yaml
+    from warmline.dialog.flows import FlowError, load_flows, packaged_flows
+    from warmline.speech.prompts import Catalog, packaged_catalog
+
+    path = tmp_path / "flows.yaml"
+    path.write_text(yaml.safe_dump({**yaml.safe_load(packaged_flows().read_text()), "survey": yaml.safe_load(section)}))
+    with pytest.raises(FlowError) as caught:
+        load_flows(path, set(Catalog.load(packaged_catalog()).texts))
+    assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_packaged_survey_is_off_and_would_ask_after_both_kinds_of_call(flows):
+    assert not flows.survey.enabled and set(flows.survey.after) == {"contained", "escalated"}
+    assert {"survey_question", "survey_thanks"} <= set(flows.model_copy(
+        update={"survey": flows.survey.model_copy(update={"enabled": True})}).prompt_keys())

@@ -7,9 +7,13 @@ import asyncio
 import pytest
 from warmline.ari_app.ami import AmiError, one_line
 from warmline.ari_app.desk import AsteriskDesk, DeskError, QueueWatch, pause_action
+from warmline.ari_app.channels import Channels
+from warmline.ari_app.client import AriError
 from warmline.ari_app.queues import (agent_answered, agent_completed, callback_requested, producer_of, queue_member,
-                                     same_interface)
+                                     same_interface, survey_answered)
 from warmline.ari_app.settings import AsteriskSettings
+from warmline.ari_app.talk import Talk
+from warmline.dialog.survey import SurveyAnswered
 from warmline.handoff.events import CallbackRequested, QueueAgentAnswered
 from warmline.handoff.routing import Producer
 
@@ -241,3 +245,128 @@ async def test_the_queue_calls_end_is_mapped_from_its_answer_when_the_callers_ch
     assert (type(ended).__name__, ended.call_id, ended.producer, ended.ended_by, ended.talk_seconds) == (
         "TalkEnded", "c0ffee000001", "Dana Reyes", "caller", 41.0)
     assert watch._talking == {}  # forgotten once ended
+
+
+# --- the survey after a producer's talk ([warmline-survey] in the dialplan) -----------------------------
+
+SURVEYED = {"Event": "UserEvent", "UserEvent": "WarmlineSurvey", "CallId": "c0ffee000001", "App": "warmline",
+            "Score": "4"}
+
+
+@pytest.mark.parametrize("overrides,app,score", [
+    ({}, "warmline", 4),
+    ({"Score": "1"}, "warmline", 1),
+    ({"Score": "5"}, "warmline", 5),
+    ({"Score": " 5 "}, "warmline", 5),
+    ({"App": ""}, "warmline", 4),  # unmarked: anyone's to record
+    ({}, "", 4),
+    ({"App": "warmline-b"}, "warmline", None),  # the other box records it
+    ({"Score": ""}, "warmline", None),  # no key before the timeout
+    ({"Score": "0"}, "warmline", None),
+    ({"Score": "6"}, "warmline", None),
+    ({"Score": "45"}, "warmline", None),
+    ({"Score": "*"}, "warmline", None),
+    ({"Score": "4.5"}, "warmline", None),
+    ({"Score": "\u0664"}, "warmline", None),  # a digit, but not a keypad's
+    ({"CallId": ""}, "warmline", None),  # not a Warmline call
+    ({"UserEvent": "WarmlineCallback"}, "warmline", None),
+], ids=lambda v: repr(v) if isinstance(v, dict) else None)
+def test_the_survey_user_event(overrides, app, score):
+    event = survey_answered({**SURVEYED, **overrides}, app)
+    if score is None:
+        assert event is None
+    else:
+        assert isinstance(event, SurveyAnswered)
+        assert (event.call_id, event.score, event.after) == ("c0ffee000001", score, "escalated")
+
+
+def test_queue_watch_records_the_survey_answer():
+    recorded = []
+    watch = QueueWatch(TEAM, [recorded.append], lambda *_: None, app="warmline")
+    watch.on_user_event(SURVEYED)
+    watch.on_user_event({**SURVEYED, "Score": ""})
+    watch.on_user_event(CALLBACK)
+    assert [(type(e).__name__, e.call_id) for e in recorded] == [("SurveyAnswered", "c0ffee000001"),
+                                                                ("CallbackRequested", "c0ffee000001")]
+
+
+class FakeAri:
+    def __init__(self, fail: str = ""):
+        self.sent: list[tuple[str, str, dict]] = []
+        self.fail = fail  # a path that answers 409
+
+    async def post(self, path, params=None, missing_ok=False, **_):
+        self.sent.append(("POST", path, params or {}))
+        if path.endswith(self.fail) and self.fail:
+            raise AriError("POST", path, 409, "Channel not in Stasis application")
+
+    async def delete(self, path, missing_ok=False, **_):
+        self.sent.append(("DELETE", path, {}))
+
+
+class TalkCtx:
+    def __init__(self, tmp_path, survey: dict | None, fail: str = ""):
+        import yaml
+        from warmline.dialog.flows import packaged_flows
+
+        flows = yaml.safe_load(packaged_flows().read_text())
+        if survey is not None:
+            flows["survey"] = survey
+        path = tmp_path / f"flows-{id(self)}.yaml"
+        path.write_text(yaml.safe_dump(flows))
+        self.settings = AsteriskSettings(dialog={"flows": str(path)},
+                                         prompts={"dir": "/var/lib/warmline/prompts", "asterisk_dir": "/sounds/wl/"})
+        self.client = FakeAri(fail)
+        self.channels = Channels()
+        self.events: list = []
+        self.listeners = (self.events.append,)
+        self.tasks: list = []
+
+    def spawn(self, coro, name):
+        self.tasks.append(asyncio.get_running_loop().create_task(coro, name=name))
+
+
+ON = {"enabled": True, "after": ["contained", "escalated"]}
+CALLER, LEG = "sim-caller", "wl-c0ffee000001-p1"
+
+
+@pytest.mark.parametrize("survey,leaves,surveyed", [
+    (ON, LEG, True),  # the producer hung up first: the caller hears the survey
+    (ON, CALLER, False),  # the caller hung up: not asked
+    ({"enabled": True, "after": ["contained"]}, LEG, False),  # the AI's survey only
+    ({"enabled": False}, LEG, False),
+    (None, LEG, False),  # no survey: section at all
+])
+async def test_a_talk_ends_once_and_sends_the_caller_to_the_survey_only_when_the_producer_hung_up(
+        tmp_path, survey, leaves, surveyed):
+    ctx = TalkCtx(tmp_path, survey)
+    talk = Talk(ctx, "wl-c0ffee000001-talk", (CALLER, LEG), call_id="c0ffee000001", producer="Dana Reyes")
+    for kind in ("StasisEnd", "ChannelDestroyed"):  # both of the leaver's events, then the other's
+        talk.on_event({"type": kind, "channel": {"id": leaves}})
+    talk.on_event({"type": "StasisEnd", "channel": {"id": CALLER if leaves == LEG else LEG}})
+    await asyncio.gather(*ctx.tasks)
+    [ended] = [e for e in ctx.events if type(e).__name__ == "TalkEnded"]
+    assert ended.ended_by == ("producer" if leaves == LEG else "caller")
+    sent = ctx.client.sent
+    assert sent[-1] == ("DELETE", "/bridges/wl-c0ffee000001-talk", {})  # the bridge always goes
+    assert ("DELETE", f"/channels/{LEG}", {}) in sent
+    continued = [p for m, path, p in sent if path == f"/channels/{CALLER}/continue"]
+    if surveyed:
+        assert continued == [{"context": "warmline-survey", "extension": "s", "priority": 1}]
+        assert ("DELETE", f"/channels/{CALLER}", {}) not in sent
+        variables = {p["variable"]: p["value"] for m, path, p in sent if path == f"/channels/{CALLER}/variable"}
+        assert variables == {"WARMLINE_SOUNDS": "/sounds/wl", "WARMLINE_SURVEY_QUESTION": "survey_question",
+                             "WARMLINE_SURVEY_THANKS": "survey_thanks"}
+        assert sent.index(("POST", f"/channels/{CALLER}/continue", continued[0])) < len(sent) - 1
+    else:
+        assert continued == [] and ("DELETE", f"/channels/{CALLER}", {}) in sent
+    assert ctx.channels.ids() == set()  # nothing of the talk is followed any more
+
+
+async def test_a_caller_who_cannot_be_sent_to_the_survey_is_hung_up_as_before(tmp_path):
+    ctx = TalkCtx(tmp_path, ON, fail="/continue")
+    talk = Talk(ctx, "wl-c0ffee000001-talk", (CALLER, LEG), call_id="c0ffee000001", producer="Dana Reyes")
+    talk.on_event({"type": "StasisEnd", "channel": {"id": LEG}})
+    await asyncio.gather(*ctx.tasks)
+    assert ("DELETE", f"/channels/{CALLER}", {}) in ctx.client.sent
+    assert [type(e).__name__ for e in ctx.events] == ["TalkEnded"]
