@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -195,9 +196,13 @@ def _ece(scores: list[Scores], truth: list[str], bins: int = 10) -> float:
     return round(float(total), 4)
 
 
-def train(repo: Path, out: Path, clinc: Path) -> dict:
+def train(repo: Path, out: Path, clinc: Path, extra: Sequence[Path] = ()) -> dict:
+    """`extra`: more folders of <intent>.txt lines (e.g. `warmline feedback export`), trained on like Warmline's own."""
     started = time.perf_counter()
     own = read_train_dir(repo / "models/intents/train")
+    base = len(own)
+    for folder in extra:
+        own += read_train_dir(folder)
     clinc_train, clinc_test = read_clinc(clinc)
     # Calibration and thresholds from k-fold out-of-fold scores of Warmline's own data.
     oof = out_of_fold_logits(own, clinc_train)
@@ -230,7 +235,8 @@ def train(repo: Path, out: Path, clinc: Path) -> dict:
         "data_version": data_version(own, clinc_train),
         "text_version": TEXT_VERSION,
         "examples": {"warmline_train": len(own), "augmented": len(examples) - len(own) - len(clinc_train),
-                     "clinc150_out_of_scope": len(clinc_train), "cv_folds": CV_FOLDS},
+                     "clinc150_out_of_scope": len(clinc_train), "cv_folds": CV_FOLDS}
+                    | ({"extra_lines": len(own) - base} if extra else {}),
         "features": len(features), "regularisation_C": REGULARISATION_C, "temperature": temp,
         "thresholds": thresholds,
         "calibration": (f"temperature and thresholds chosen on {CV_FOLDS}-fold out-of-fold scores of the "

@@ -36,6 +36,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     fb.add_argument("--accept", nargs="*", default=None, metavar="CALL", help="review: accept these calls' corrections")
     fb.add_argument("--reject", nargs="*", default=None, metavar="CALL", help="review: reject these calls' corrections")
     fb.add_argument("--out", help="export: folder for <intent>.txt training lines (default: [numbers] dir/feedback)")
+    fb.add_argument("--since", metavar="YYYY-MM-DD", help="review: list the calls from this day on (default: every "
+                                                         "stored call)")
     rt = config(sub.add_parser("routing", help="routing overrides suggested by the review: `list`, `apply ID`"))
     rt.add_argument("action", choices=("list", "apply"))
     rt.add_argument("suggestion", nargs="?", help="apply: the suggestion id shown in the report (S-…)")
@@ -44,8 +46,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sub.choices["train"].add_argument(
         "--with-feedback", nargs="?", const="", metavar="DIR", default=None,
         help="add the exported corrections (default [numbers] dir/feedback), print before/after on the evaluation "
-             "sets, and install only if neither accuracy nor regulated→contain got worse")
-    sub.choices["train"].add_argument("--config", "-c", help="TOML file (--with-feedback: [numbers] is used)")
+             "sets, and replace the model serve loads ([nlu] model_dir; the old one kept beside it) only if "
+             "neither accuracy nor regulated→contain got worse on any of them (else exit 1)")
+    sub.choices["train"].add_argument("--config", "-c", help="TOML file (--with-feedback: [numbers] and [nlu] are used)")
 
 
 def last_complete_week(today: date | None = None) -> Week:
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace, settings, open_store: Callable[..., Any]) -> i
         case "feedback":
             from warmline.numbers.feedback import feedback_command
 
-            return feedback_command(settings, args)
+            return feedback_command(settings, args, open_store)
         case "routing":
             from warmline.numbers.routing import routing_command
 

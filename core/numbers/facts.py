@@ -72,6 +72,7 @@ class CallFacts:
     intents: tuple[str, ...] = ()  # every intent the caller raised, in order
     request: str = ""  # the caller's first request, as stored (scrubbed)
     reading: str | None = None  # the intent the AI acted on (escalated: the escalation's intent)
+    reading_words: str = ""  # the caller's words the AI read as `reading` (a later turn's when that one escalated)
     confidence: float | None = None  # the AI's confidence in that reading
     outcome: str | None = None  # contained | escalated | abandoned; None: no conversation (failed, listen-only)
     reason: str | None = None  # escalation reason code
@@ -122,6 +123,7 @@ class CallFold:
         self._pending: CallerUtterance | None = None  # the last utterance not yet answered by a prompt
         self._verified_once = False
         self._confidence: dict[str, float] = {}  # intent -> the confidence it was first read with
+        self._words: dict[str, str] = {}  # intent -> the words it was first read from
 
     def feed(self, event: CallEvent) -> tuple[Observation, ...]:
         handler = _HANDLERS.get(type(event))
@@ -168,8 +170,9 @@ class CallFold:
             return ()
         if e.action != TurnAction.CLARIFY:
             self._confidence.setdefault(e.intent, e.confidence)
+            self._words.setdefault(e.intent, e.text)
             if f.reading is None:
-                f.request, f.reading, f.confidence = e.text, e.intent, e.confidence
+                f.request, f.reading, f.confidence, f.reading_words = e.text, e.intent, e.confidence, e.text
         elif not f.request:
             f.request = e.text  # not understood yet: still what the caller first asked
         return ()
@@ -191,6 +194,7 @@ class CallFold:
         f.reason, f.queue = str(e.reason), e.queue
         if e.intent and e.intent != f.reading:  # a later request went to a person: that is the reading to judge
             f.reading, f.confidence = e.intent, self._confidence.get(e.intent)
+            f.reading_words = self._words.get(e.intent, "")
         yield Observation("escalation", labels=(("reason", f.reason), ("intent", e.intent or NO_INTENT),
                                                 ("queue", e.queue)))
 
