@@ -64,7 +64,8 @@ def misroutes(facts: list[CallFacts], only: tuple[Disposition, ...] = tuple(MISR
             continue
         correction = {Disposition.MISIDENTIFIED: d.intent or "?", Disposition.REROUTED: f"queue {d.queue or '?'}",
                       Disposition.OVER_ESCALATED: "the AI could have served it"}[d.disposition]
-        rows.append(Misroute(f.call_id, f.started or 0.0, f.request, f.reading or "none", f.confidence, correction,
+        words = f.reading_words or f.request  # the words the AI misread, not always the first request
+        rows.append(Misroute(f.call_id, f.started or 0.0, words, f.reading or "none", f.confidence, correction,
                              d.disposition, d.producer, d.caller_repeated))
     return sorted(rows, key=lambda r: (r.disposition != Disposition.MISIDENTIFIED, r.reading, r.started))
 
