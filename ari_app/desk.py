@@ -9,6 +9,7 @@ the supervisor's own phone is rung in Warmline's Stasis app.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
@@ -27,6 +28,7 @@ from warmline.pbx import SuperviseMode
 
 log = logging.getLogger(__name__)
 
+MAP_WAIT_S = 5.0  # an AgentComplete waits this long for its AgentConnect to be mapped
 MAX_TALKING = 10_000  # queue calls remembered between AgentConnect and AgentComplete
 NOT_A_MEMBER = "interface not found"  # QueuePause's answer when the member is in no queue
 
@@ -107,7 +109,8 @@ class QueueWatch:
                  spawn: Callable[..., None], app: str = "") -> None:
         self.producers = producers
         self.app = app  # this Warmline's Stasis app: another box's calls are its own to record
-        self._talking: dict[tuple[str, str], tuple[str, bool]] = {}  # (caller, agent channel) -> (call id, ours)
+        self._talking: dict[str, tuple[str, bool]] = {}  # caller's channel -> (call id, ours), answered till ended
+        self._connecting: dict[str, asyncio.Event] = {}  # answers whose Getvars are in flight
         self.listeners = listeners
         self.spawn = spawn
         self.ami: AmiLink | None = None  # set once the link exists: AgentConnect needs a Getvar
@@ -128,16 +131,26 @@ class QueueWatch:
         self.spawn(self._queue_call(dict(message), agent_completed), f"queue-agent-end-{message.get('Uniqueid', '')}")
 
     async def _queue_call(self, message: dict[str, str], to_event: Callable[..., CallEvent]) -> None:
-        key = (message.get("Channel", ""), message.get("DestChannel", ""))
-        if to_event is agent_completed and key in self._talking:  # the caller's channel may be gone by now
-            call_id, ours = self._talking.pop(key)
+        channels = (message.get("Channel", ""), message.get("DestChannel", ""))
+        key = channels[0]  # the caller's channel: one agent at a time talks to it
+        if to_event is agent_answered:
+            mapped = self._connecting.setdefault(key, asyncio.Event())
+            try:
+                call_id, ours = await self._whose(channels)
+                if call_id and ours:
+                    self._talking[key] = (call_id, ours)
+                    while len(self._talking) > MAX_TALKING:  # an AgentComplete AMI never sent: forget the oldest
+                        self._talking.pop(next(iter(self._talking)))
+            finally:
+                mapped.set()
+                self._connecting.pop(key, None)
         else:
-            call_id, ours = await self._whose(key)
+            if (mapped := self._connecting.get(key)) is not None:  # its answer is still being mapped
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(mapped.wait(), MAP_WAIT_S)
+            # the caller's channel may be gone by now: the answer's mapping, else its variables
+            call_id, ours = self._talking.pop(key) if key in self._talking else await self._whose(channels)
         if call_id and ours:  # a call that never was this Warmline's is none of its business
-            if to_event is agent_answered:
-                self._talking[key] = (call_id, ours)
-                while len(self._talking) > MAX_TALKING:  # an AgentComplete AMI never sent: forget the oldest
-                    self._talking.pop(next(iter(self._talking)))
             record(self.listeners, to_event(message, call_id, self.producers))
 
     async def _whose(self, channels: tuple[str, str]) -> tuple[str, bool]:
