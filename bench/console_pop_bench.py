@@ -44,23 +44,9 @@ from warmline.handoff.routing import Producer  # noqa: E402
 
 from bench.common import machine  # noqa: E402
 from bench.transfer_bench import EscalateAtOnce  # noqa: E402
+from tests.console.chromium import ARGS, CHROMIUM, SEEN  # noqa: E402
 
 SANDBOX = "bench-pop"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-SEEN = """
-window.__seen = {};
-new MutationObserver((records) => {
-  const at = performance.timeOrigin + performance.now();
-  for (const r of records) for (const n of r.addedNodes) {
-    if (n.nodeType !== 1) continue;
-    const cards = n.matches("article.pop[data-call-id]") ? [n] : n.querySelectorAll("article.pop[data-call-id]");
-    for (const card of cards) if (!(card.dataset.callId in window.__seen)) window.__seen[card.dataset.callId] = at;
-  }
-}).observe(document, {childList: true, subtree: true});
-"""
-
-
 def configure(state: dict, producers: int, folder: Path):
     settings = load_settings(state["config"])
     team = tuple(Producer(name=f"Producer {i}", endpoint="PJSIP/accept@producer-phones", queues=("licensed",),
@@ -117,7 +103,7 @@ async def measure(state: dict, settings, calls: int, interval: float, seed: int)
     margins, missed = [], Counter()
     try:
         async with running_console(settings, store) as console, async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             base = f"http://{settings.console.listen}"
             pages = {prod.name: await log_in(browser, base, f"p{i}", password)
                      for i, prod in enumerate(settings.handoff.producers, 1)}
@@ -139,7 +125,7 @@ async def measure(state: dict, settings, calls: int, interval: float, seed: int)
                     missed["nobody free"] += 1  # all on a call or in wrap-up: on to the queue, no pop to time
                     continue
                 ring = rings.get(f"wl-{plan.call_id}-p1")
-                rendered = await pages[plan.ring[0]].evaluate(f"window.__seen[{plan.call_id!r}]")
+                rendered = await pages[plan.ring[0]].evaluate(f"window.__seen[{plan.call_id!r}]?.at")
                 if ring is None or rendered is None:
                     missed["no ring" if ring is None else "no pop"] += 1  # counted, not hidden
                     continue

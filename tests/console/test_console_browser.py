@@ -24,36 +24,16 @@ from warmline.nlu.taxonomy import INTENTS
 from warmline.speech.prompts import Catalog, packaged_catalog
 
 from .calls import accepted_call, answered, bridged, dialled, escalated, lost, planned, ringing
+from .chromium import ARGS, CHROMIUM, SEEN
 from .conftest import PASSWORD, QUEUES, RecordingDesk
 
 playwright = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
 expect = playwright.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 VIEWPORT = {"width": 1280, "height": 800}
 POP_WITHIN_S = 3.0
 ATTACK = "<script>window.__pwned=1</script> my <b>bold</b> question"
-
-# The browser's own clock, the moment each pop card first enters the page (and the next frame after):
-# independent of console.js, which the tests check rather than trust.
-SEEN = """
-window.__seen = {};
-new MutationObserver((records) => {
-  const at = performance.timeOrigin + performance.now();
-  for (const r of records) for (const n of r.addedNodes) {
-    if (n.nodeType !== 1) continue;
-    const cards = n.matches("article.pop[data-call-id]") ? [n] : n.querySelectorAll("article.pop[data-call-id]");
-    for (const card of cards) {
-      if (card.dataset.callId in window.__seen) continue;
-      const seen = window.__seen[card.dataset.callId] = {at: at, status: card.dataset.status};
-      requestAnimationFrame(() => { seen.frame = performance.timeOrigin + performance.now(); });
-    }
-  }
-}).observe(document, {childList: true, subtree: true});
-"""
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's chromium is not installed at /usr/bin/chromium "

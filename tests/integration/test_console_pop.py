@@ -24,7 +24,8 @@ from warmline.speech.prompts import Catalog, packaged_catalog
 from warmline.speech.services import build_services
 
 from ..console.conftest import QUEUES, Bench
-from ..console.test_console_browser import ARGS, CHROMIUM, Screens, expect, playwright
+from ..console.chromium import ARGS, CHROMIUM
+from ..console.test_console_browser import Screens, expect, playwright
 from .conftest import of, wait_until_empty
 from .test_desk import DESK_AGENT, member_state, paused, running_with_desk
 from .test_transfer import REGULATED, AmiLog
