@@ -108,9 +108,10 @@ class StasisApp:
         while not stop.is_set():
             try:
                 await self.lease.claim(self.settings.ari.heartbeat_s)  # before taking the app from anyone
-                ws = await http.ws_connect(
-                    self.client.events_url(), headers=auth_header(self.settings.ari), heartbeat=10
-                )
+                async with asyncio.timeout(self.settings.ari.request_timeout_s):  # a PBX half up can hold the handshake
+                    ws = await http.ws_connect(
+                        self.client.events_url(), headers=auth_header(self.settings.ari), heartbeat=10
+                    )
             except aiohttp.WSServerHandshakeError as exc:
                 if not down_reported:
                     log.error("ARI refused the events websocket (%s): %s", exc.status, _handshake_hint(exc.status))

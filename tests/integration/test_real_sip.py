@@ -117,7 +117,7 @@ async def test_an_escalated_sip_caller_is_bridged_to_a_sip_producer(sandbox, ari
     async def watch_the_bridge(phone, journals, ami, app):
         await journals.wait(phone.channel_id, lambda e: type(e).__name__ == "TransferBridged", 90)
         bridge_id = next(t.bridge_id for t in app.channels.owners(Talk))
-        for _ in range(40):  # ARI's addChannel only queues the join: wait for Asterisk to show both
+        for _ in range(200):  # ARI's addChannel only queues the join: wait (10 s under CI load) for Asterisk to show both
             watch_the_bridge.members = set((await ari.get(f"/bridges/{bridge_id}"))["channels"])
             if len(watch_the_bridge.members) >= 2:
                 break

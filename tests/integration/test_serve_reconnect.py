@@ -45,7 +45,11 @@ class ServeProcess:
         async def seen():
             while self.count(msg) < n:
                 await asyncio.sleep(0.05)
-        await asyncio.wait_for(seen(), timeout)
+        try:
+            await asyncio.wait_for(seen(), timeout)
+        except TimeoutError:
+            tail = "\n".join(self.raw[-25:])
+            raise AssertionError(f"serve did not log {msg!r} (x{n}) within {timeout} s; its last lines:\n{tail}") from None
         return [line for line in self.lines if line.get("msg") == msg][n - 1]
 
 
