@@ -43,6 +43,28 @@ def yes_no(answer: Said | Keyed) -> bool | None:
     return None
 
 
+MISUNDERSTOOD = ("not what i asked", "not what i said", "not what i meant", "not what i wanted", "not what i'm asking",
+                 "not what i am asking", "not my question", "you misunderstood", "you didn't understand",
+                 "you did not understand", "you got it wrong", "wrong question", "not what i called about")
+RESTATED_MIN_WORDS = 3  # "no, I wanted to know whether glass is covered": the rest is the request again
+
+
+def misunderstood(text: str) -> bool:
+    """'No, that's not what I asked': the AI answered another question than the caller's."""
+    words = _phrase(text)
+    return any(m in words for m in MISUNDERSTOOD)
+
+
+def restated(text: str) -> str | None:
+    """The words after an opening 'no' when they say what the caller wanted instead."""
+    words = _phrase(text).split()
+    for prefix_len in (3, 2, 1):
+        if " ".join(words[:prefix_len]) in NO:
+            rest = words[prefix_len:]
+            return " ".join(rest) if len(rest) >= RESTATED_MIN_WORDS else None
+    return None
+
+
 def is_done(text: str) -> bool:
     """'No thanks, that's all' in answer to 'anything else?'."""
     words = _phrase(text)

@@ -64,6 +64,12 @@ class Ending:
 ABANDONED = Ending(ConversationOutcome.ABANDONED)
 
 
+@dataclass(frozen=True, slots=True)
+class Restated:
+    """'No, I wanted to know …': not answered, and the caller's request said again."""
+    text: str
+
+
 class CallOver(Exception):
     """Unwinds the dialogue from wherever the call's fate was decided."""
 
@@ -149,6 +155,17 @@ class Conversation:
 
     async def confirm(self, question: Prompt | str) -> bool:
         return await self.ask(question, answers.yes_no, keys=False)
+
+    async def was_answered(self) -> tuple[bool, str]:
+        """'Did that answer your question?': yes or no, and the words of the answer that decided."""
+        said: list[str] = []
+
+        def parse(reply: Said | Keyed) -> bool | None:
+            said.append(reply.text if isinstance(reply, Said) else "")
+            return answers.yes_no(reply)
+
+        helped = await self.ask(self.flows.prompts.did_that_help, parse, keys=False)
+        return helped, said[-1]
 
     # --- understanding --------------------------------------------------------------------------
 
@@ -250,6 +267,9 @@ class Dialogue:
                 continue
             if isinstance(resolved, Ending):
                 return resolved
+            if isinstance(resolved, Restated):
+                pending = Said(resolved.text)
+                continue
             if not resolved:
                 question = prompts.clarify
                 continue
@@ -274,8 +294,9 @@ class Dialogue:
         elif await survey.ask_after_call(self.conv):
             await self.conv.port.say(_prompt(goodbye))
 
-    async def _request(self, text: str) -> bool | Ending | None:
-        """One request: None = not understood yet; True/False = resolved or not; Ending = done."""
+    async def _request(self, text: str) -> bool | Restated | Ending | None:
+        """One request: None = not understood yet; True/False = resolved or not (Restated: not, and
+        said again); Ending = done."""
         conv = self.conv
         result = conv.hear_request(text)
         if result.action == TurnAction.CLARIFY:
@@ -289,14 +310,29 @@ class Dialogue:
         if flow is None:
             raise CallOver(conv.escalation(Escalation(Reason.RESOLUTION_FAILED, result.intent, "no flow for intent")))
         conv.request_text, conv.request_field = text, answers.contact_field(Said(text))
-        resolved = await self._run_flow(flow)
-        if isinstance(resolved, Ending):
-            return resolved
+        outcome = await self._run_flow(flow)
+        if isinstance(outcome, Ending):
+            return outcome
+        resolved = outcome is True
         conv.emit(IntentResolved(call_id=conv.call_id, intent=result.intent, resolved=resolved))
         conv.escalate_if(conv.triggers.on_resolution(result.intent, resolved))
-        return resolved
+        return outcome
 
-    async def _run_flow(self, flow) -> bool | Ending:
+    async def _answered(self) -> bool | Restated:
+        """A 'no' that says what the caller asked instead is heard as their request again (the
+        model and the regulated-topic veto read it afresh: a licensed question the first turn hid
+        reaches a person); a 'no, that's not what I asked' goes to a person at once."""
+        conv = self.conv
+        helped, words = await conv.was_answered()
+        if helped:
+            return True
+        if answers.misunderstood(words):
+            raise CallOver(conv.escalation(Escalation(Reason.RESOLUTION_FAILED, conv.intent,
+                                                      "caller said the answer was not to their question")))
+        again = answers.restated(words)
+        return Restated(again) if again else False
+
+    async def _run_flow(self, flow) -> bool | Restated | Ending:
         conv = self.conv
         for step in flow.steps:
             outcome = await STEPS[step.name](conv, step.options)
@@ -310,7 +346,7 @@ class Dialogue:
                     return False
                 case Unresolved():
                     return False
-        return await conv.confirm(conv.flows.prompts.did_that_help) if flow.confirm else True
+        return await self._answered() if flow.confirm else True
 
     async def _announce_transfer(self, ending: Ending) -> None:
         prompts = self.conv.flows.prompts

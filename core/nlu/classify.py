@@ -26,6 +26,7 @@ class Classification:
     queue: str | None
     entities: tuple[dict, ...]
     sentiment: float
+    signal: str | None = None  # a regulated-topic pattern that overrode "contain"
 
     def as_dict(self) -> dict:
         return asdict(self) | {"entities": list(self.entities)}
@@ -46,10 +47,10 @@ class Classifier:
 
     def classify(self, text: str) -> Classification:
         text = _printable(text)[:MAX_TEXT]
-        decision = self.policy.decide(self.model.score(text)) if normalize(text) else self.policy.no_words()
+        decision = self.policy.decide(self.model.score(text), text) if normalize(text) else self.policy.no_words()
         entities = tuple({"kind": e.kind, "value": e.value, "text": e.text} for e in extract_entities(text))
         return Classification(text, decision.intent, round(decision.confidence, 4), decision.action,
-                              decision.queue, entities, sentiment(text))
+                              decision.queue, entities, sentiment(text), decision.signal)
 
 
 def _printable(text: str) -> str:

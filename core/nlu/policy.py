@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from warmline.nlu.model import Scores
+from warmline.nlu.regulated import regulated_signal
 from warmline.nlu.taxonomy import (
     CONTAIN,
     DEFAULT_QUEUES,
@@ -31,6 +32,8 @@ class NluSettings(BaseModel):
     contain_threshold: float = Field(0.35, gt=0, lt=1, description="confidence needed to handle a routine intent", examples=[0.35])
     escalate_guard: float = Field(0.125, gt=0, lt=1, description="escalate-class probability that blocks containing", examples=[0.125])
     clarify_threshold: float = Field(0.30, gt=0, lt=1, description="below this nothing is decided: ask again", examples=[0.30])
+    regulated_veto: bool = Field(True, description="regulated-topic phrasings (refunds, fees, coverage, price of coverage, "
+                                 "changes stated as facts...) escalate a turn the model would contain", examples=[True])
     queues: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_QUEUES), description="queue per escalated intent")
     actions: dict[str, Literal["contain", "escalate"]] = Field(
         default_factory=dict, description="per-intent override of the default action")
@@ -50,6 +53,7 @@ class Decision:
     confidence: float
     action: Action
     queue: str | None
+    signal: str | None = None  # the regulated-topic pattern that vetoed "contain", if one did
 
 
 class IntentPolicy:
@@ -58,7 +62,18 @@ class IntentPolicy:
         self.escalating = {i for i in ESCALATE if settings.actions.get(i, "escalate") == "escalate"}
         self.escalating |= {i for i in CONTAIN if settings.actions.get(i) == "escalate"}
 
-    def decide(self, scores: Scores) -> Decision:
+    def decide(self, scores: Scores, text: str = "") -> Decision:
+        """`text`: the words scored; with them a regulated-topic phrasing can veto "contain"."""
+        decision = self._decide(scores)
+        if decision.action != "contain" or not text or not self.settings.regulated_veto:
+            return decision
+        signal = regulated_signal(text, self.escalating)
+        if signal is None:
+            return decision
+        return Decision(signal.intent, scores.probabilities.get(signal.intent, 0.0), "escalate",
+                        self._queue(signal.intent), signal.name)
+
+    def _decide(self, scores: Scores) -> Decision:
         s = self.settings
         intent, confidence = scores.top
         probs = scores.probabilities
